@@ -191,6 +191,7 @@ class Document(SQLModel, table=True):
     delivery_date: date | None = None
     due_date: date | None = None
     valid_until: date | None = None
+    term_days: int = 30                                      # payment term or validity in days
     currency: str = Field(default="EUR", max_length=3)
     language: str = Field(default="nl", max_length=2)
     vat_treatment: str = Field(default="standard", max_length=20)

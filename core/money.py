@@ -18,7 +18,7 @@ _NUMBER = re.compile(
         (?P<en>\d{1,3}(?:[, ]\d{3})+)\.(?P<en_frac>\d+) |
         (?P<grouped>\d{1,3}(?:[ ]\d{3})+)
     )$""",
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 
 

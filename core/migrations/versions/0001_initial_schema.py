@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 05:18:38.397111
+Create Date: 2026-11-30
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,7 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
     op.create_table('company',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -147,6 +146,7 @@ def upgrade() -> None:
     sa.Column('delivery_date', sa.Date(), nullable=True),
     sa.Column('due_date', sa.Date(), nullable=True),
     sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.Column('term_days', sa.Integer(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
     sa.Column('vat_treatment', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -200,11 +200,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_documentline_company_id'), ['company_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_documentline_document_id'), ['document_id'], unique=False)
 
-    
 
 
 def downgrade() -> None:
-    
     with op.batch_alter_table('documentline', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_documentline_document_id'))
         batch_op.drop_index(batch_op.f('ix_documentline_company_id'))
@@ -235,4 +233,3 @@ def downgrade() -> None:
 
     op.drop_table('person')
     op.drop_table('company')
-    
