@@ -52,7 +52,8 @@ class _Collector:
 def check_document(doc: DocumentData) -> list[Finding]:
     out = _Collector()
     billing = doc.kind is not DocumentKind.QUOTE
-    _check_seller(out, doc.seller, billing=billing, kor=doc.vat_treatment is VatTreatment.KOR)
+    due = doc.kind is DocumentKind.INVOICE and compute_totals(doc).amount_due > 0
+    _check_seller(out, doc.seller, billing=billing, kor=doc.vat_treatment is VatTreatment.KOR, due=due)
     _check_buyer(out, doc.buyer, billing=billing)
     _check_treatment(out, doc)
     _check_dates_and_references(out, doc)
@@ -71,7 +72,7 @@ def _check_address(out: _Collector, party: Party, who: str, *, blocking: bool) -
         out.identifier(clean_postcode, party.postcode, f"{who}.postcode", country="NL")
 
 
-def _check_seller(out: _Collector, seller: Party, *, billing: bool, kor: bool) -> None:
+def _check_seller(out: _Collector, seller: Party, *, billing: bool, kor: bool, due: bool) -> None:
     _check_address(out, seller, "seller", blocking=True)
     if not seller.kvk:
         out.add("seller.kvk.missing", "seller.kvk", "The KvK number of the seller is missing", blocking=billing)
@@ -84,7 +85,7 @@ def _check_seller(out: _Collector, seller: Party, *, billing: bool, kor: bool) -
         out.identifier(clean_vat_id, seller.vat_id, "seller.vat_id")
     if not seller.iban:
         out.add("seller.iban.missing", "seller.iban", "No IBAN: the customer does not know where to pay",
-                blocking=False)
+                blocking=billing and due)
     else:
         out.identifier(clean_iban, seller.iban, "seller.iban")
     if seller.email:

@@ -23,8 +23,9 @@ _NUMBER = re.compile(
 
 
 def round_money(value: Decimal) -> Decimal:
-    """Round half up to whole cents (0.005 -> 0.01, -0.005 -> -0.01)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """Round half up to whole cents (0.005 -> 0.01, -0.005 -> -0.01); never a negative zero."""
+    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return rounded if rounded else ZERO
 
 
 def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
@@ -64,7 +65,7 @@ def parse_decimal(text: str | int | Decimal, *, field: str, max_places: int = 4)
             raise ValidationError(field, "Not a number: {value}", value=str(text)[:40]) from exc
     if not value.is_finite():
         raise ValidationError(field, "Not a number: {value}", value=str(text)[:40])
-    exponent = value.as_tuple().exponent
+    exponent = value.normalize().as_tuple().exponent if value else 0
     if isinstance(exponent, int) and -exponent > max_places:
         raise ValidationError(field, "Too many decimals (at most {places}): {value}",
                               places=max_places, value=str(text)[:40])

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from core.document import Branding, DocumentData, DocumentKind, Line, Party, Reference, VatTreatment
 from core.errors import ValidationError
@@ -34,7 +34,10 @@ def _number(value: Any) -> Decimal:
         raise ValueError(exc.message.format(**exc.params)) from None
 
 
-Number = Annotated[Decimal, BeforeValidator(_number)]
+Number = Annotated[Decimal, BeforeValidator(_number), WithJsonSchema({
+    "type": ["string", "integer"], "pattern": r"^[-+]?[0-9][0-9 .,]*$",
+    "description": "A number as a string: \"75\", \"12.50\", \"12,50\", \"1.234,56\" (floats are refused)",
+})]
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 Short = Annotated[str, Field(max_length=200)]
 
@@ -135,6 +138,12 @@ def _loc(parts: tuple[Any, ...]) -> str:
 
 
 DEFAULT_DUE_DAYS = 30
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema published as docs/document-spec.schema.json."""
+    schema = DocumentSpec.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Klerk document spec", **schema}
 
 
 def parse_spec(data: Any, *, base_dir: Path | None = None) -> DocumentData:

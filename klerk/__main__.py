@@ -1,0 +1,3 @@
+from klerk.cli import main
+
+main()

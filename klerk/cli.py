@@ -1,0 +1,163 @@
+"""The ``klerk`` command line: the composition root that wires settings, core and the edges."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(help="Klerk — administratie voor zzp'ers via chat en e-mail.", no_args_is_help=True,
+                  add_completion=False)
+document_app = typer.Typer(help="Render and check documents described by a JSON spec.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks; results go to BENCHMARKS.md.", no_args_is_help=True)
+app.add_typer(document_app, name="document")
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+EXIT_BLOCKED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def _load_spec(path: Path):  # type: ignore[no-untyped-def]
+    from core.spec import SpecError, parse_spec
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        _err(f"{path}: cannot read: {exc.strerror}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if len(raw) > 5 * 1024 * 1024:
+        _err(f"{path}: larger than 5 MB")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _err(f"{path}: not valid JSON: {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    try:
+        return parse_spec(data, base_dir=path.parent)
+    except SpecError as exc:
+        for field, message in exc.problems:
+            _err(f"{path}: {field}: {message}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _print_findings(findings, language: str) -> None:  # type: ignore[no-untyped-def]
+    for f in findings:
+        mark = "✗" if f.blocking else "!"
+        _err(f"{mark} {f.field}: {f.text(language)}")
+
+
+@document_app.command("check")
+def document_check(spec: Path, language: Annotated[Optional[str], typer.Option("--lang", help="nl or en")] = None,
+                   as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The factuur-APK: list what is missing or inconsistent; exit 1 if anything blocks sending."""
+    from core.compliance import check_document, has_blocking
+
+    doc = _load_spec(spec)
+    lang = language or doc.language
+    findings = check_document(doc)
+    if as_json:
+        typer.echo(json.dumps([{"code": f.code, "field": f.field, "blocking": f.blocking,
+                                "message": f.text(lang)} for f in findings], ensure_ascii=False, indent=2))
+    else:
+        _print_findings(findings, lang)
+        if not findings:
+            typer.echo("✓ " + ("Alles in orde: deze factuur kan verstuurd worden." if lang == "nl"
+                               else "All good: this document can be sent."))
+    raise typer.Exit(EXIT_BLOCKED if has_blocking(findings) else 0)
+
+
+@document_app.command("render")
+def document_render(
+    spec: Path,
+    out: Annotated[Path, typer.Option("--out", help="Directory for <number>.pdf/.xml/.png")] = Path("out"),
+    profile: Annotated[str, typer.Option(help="UBL flavour: peppol or nlcius")] = "peppol",
+    facturx: Annotated[bool, typer.Option("--facturx", help="Make the PDF a Factur-X (PDF/A-3 + CII)")] = False,
+    terms: Annotated[Optional[Path], typer.Option(help="Terms and conditions PDF to append")] = None,
+) -> None:
+    """Render a document spec to PDF, UBL and a PNG preview; print a JSON summary."""
+    from core.compliance import check_document, has_blocking
+    from core.document_files import build_files, summary
+    from core.errors import ValidationError
+
+    if profile not in ("peppol", "nlcius"):
+        _err("--profile must be peppol or nlcius")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    doc = _load_spec(spec)
+    findings = check_document(doc)
+    if has_blocking(findings):
+        _print_findings([f for f in findings if f.blocking], doc.language)
+        raise typer.Exit(EXIT_BLOCKED)
+    terms_pdf = None
+    if terms is not None:
+        try:
+            terms_pdf = terms.read_bytes()
+        except OSError as exc:
+            _err(f"{terms}: cannot read: {exc.strerror}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    try:
+        files = build_files(doc, terms_pdf=terms_pdf, ubl_profile=profile, facturx=facturx)
+    except ValidationError as exc:       # e.g. SI-UBL without the Dutch customer's KvK number
+        _err(f"✗ {exc.field}: {exc.translated(doc.language)}")
+        raise typer.Exit(EXIT_BLOCKED) from None
+    out.mkdir(parents=True, exist_ok=True)
+    written = {"pdf": out / f"{files.name}.pdf", "png": out / f"{files.name}.png"}
+    if files.xml is not None:
+        written["xml"] = out / f"{files.name}.xml"
+    for kind, path in written.items():
+        _write_atomically(path, {"pdf": files.pdf, "png": files.png, "xml": files.xml}[kind])
+    result = summary(doc, files.totals) | {"files": {k: str(p) for k, p in written.items()}}
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+def _write_atomically(path: Path, data: bytes | None) -> None:
+    assert data is not None
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date (alembic)."""
+    from core import settings, storage
+
+    cfg = settings.load()
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = storage.make_engine(cfg.effective_database_url)
+    storage.upgrade(engine)
+    typer.echo(f"database at revision {storage.current_revision(engine)}")
+
+
+@app.command()
+def serve() -> None:
+    """Run Klerk on the configured (or embedded) defaults."""
+    from klerk.showcase import run_showcase
+
+    run_showcase()
+
+
+@bench_app.command("documents")
+def bench_documents(
+    runs: Annotated[int, typer.Option(help="Documents per measurement")] = 30,
+    write: Annotated[Optional[Path], typer.Option(help="Markdown file to update")] = Path("BENCHMARKS.md"),
+) -> None:
+    """Time PDF + UBL + preview per invoice against a bare WeasyPrint render of the same HTML."""
+    from klerk.bench import bench_documents as run
+
+    run(runs=runs, write=write)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
