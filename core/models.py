@@ -235,3 +235,72 @@ class NumberCounter(SQLModel, table=True):
     series: str = Field(max_length=12, primary_key=True)
     year: int = Field(primary_key=True)
     last_seq: int = 0
+
+
+# ---- shared infrastructure: outbox, jobs, chat state, invites -------------------------------
+
+class Notification(SQLModel, table=True):
+    """The outbox: any process writes a message for a person; the bot process delivers it.
+
+    ``kind`` selects how the bot words it (e.g. ``receipt_received``, ``invoice_paid``); ``payload``
+    holds the facts. ``person_id`` NULL means every owner and staff member of the company.
+    """
+
+    __table_args__ = (sa.Index("ix_notification_pending", "sent_at", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str = Field(max_length=40)
+    payload: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str = Field(default="", max_length=1000)
+
+
+class Job(SQLModel, table=True):
+    """A unit of background work, claimed by one worker at a time (SKIP LOCKED on PostgreSQL)."""
+
+    __table_args__ = (sa.Index("ix_job_claim", "status", "kind", "run_after"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    company_id: int | None = Field(default=None, foreign_key="company.id", index=True)
+    payload: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    status: str = Field(default="queued", max_length=10)     # queued | running | done | failed
+    attempts: int = 0
+    max_attempts: int = 5
+    run_after: datetime = Field(default_factory=utcnow)
+    locked_by: str = Field(default="", max_length=100)
+    locked_until: datetime | None = None
+    last_error: str = Field(default="", max_length=4000)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class ChatState(SQLModel, table=True):
+    """Where a person is in a chat conversation, kept in the database so a restart loses nothing."""
+
+    chat_id: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    user_id: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    company_id: int | None = Field(default=None, foreign_key="company.id")   # the active company
+    flow: str = Field(default="", max_length=40)
+    step: str = Field(default="", max_length=40)
+    data: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    language: str = Field(default="nl", max_length=2)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Invite(SQLModel, table=True):
+    """A single-use, expiring invitation into a company (deep link ``?start=<token>``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    role: Role = Field(sa_type=sa.String(20))
+    token_hash: str = Field(max_length=64, unique=True)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by: int | None = Field(default=None, foreign_key="person.id")

@@ -1,22 +1,48 @@
 """Settings from the environment and ``.env`` (pydantic-settings). Read once, by ``load()``, in the
 composition root (``klerk.cli``) and passed down as a frozen object. Every setting is documented
-in ``.env.example``.
+in ``.env.example`` (a test checks that).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KLERK_", env_file=".env", extra="ignore", frozen=True)
 
+    # storage
     data_dir: Path = Field(default=Path("data"), description="Where the SQLite file and documents live")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in data_dir")
     language: str = Field(default="nl", description="Default language for new companies (nl|en)")
     log_level: str = "INFO"
+    secret_key: SecretStr = Field(default=SecretStr(""), description="Key for secrets at rest (Fernet, base64); "
+                                  "empty = a key file in data_dir is made on first use")
+
+    # Telegram (the names Telegram users know; no KLERK_ prefix)
+    telegram_bot_token: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices(
+        "TELEGRAM_BOT_TOKEN", "KLERK_TELEGRAM_BOT_TOKEN"))
+    telegram_api_base_url: str = Field(default="https://api.telegram.org", validation_alias=AliasChoices(
+        "TELEGRAM_API_BASE_URL", "KLERK_TELEGRAM_API_BASE_URL"))
+    public_url: str = Field(default="", description="Public https URL: the bot then uses a webhook")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    # outgoing mail (invoices, replies, the accountant)
+    smtp_relay_host: str = Field(default="", description="SMTP server for outgoing mail; empty = mail is not sent")
+    smtp_relay_port: int = 587
+    smtp_relay_user: str = ""
+    smtp_relay_password: SecretStr = SecretStr("")
+    smtp_relay_starttls: bool = True
+    smtp_from: str = Field(default="", description="Envelope sender / From address of outgoing mail")
+
+    # incoming mail (the receipt inbox)
+    smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP ingest listens on")
+    smtp_port: int = Field(default=2525, description="Port the SMTP ingest listens on")
+    ingest_domain: str = Field(default="klerk.localhost", description="Domain of the ingest addresses")
+    max_message_bytes: int = 25 * 1024 * 1024
 
     @property
     def effective_database_url(self) -> str:

@@ -1,0 +1,58 @@
+"""The notification outbox: write in the same transaction as the fact; the bot delivers later."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from core.models import Membership, Notification, Person, Role
+
+
+def notify(session: Session, company_id: int, kind: str, payload: dict, *, person_id: int | None = None,
+           dedupe_key: str | None = None) -> Notification | None:
+    """Queue a message. With ``dedupe_key`` the same fact is announced once (None if already queued)."""
+    if dedupe_key is not None:
+        exists = session.exec(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first()
+        if exists is not None:
+            return None
+    note = Notification(company_id=company_id, person_id=person_id, kind=kind, payload=payload,
+                        dedupe_key=dedupe_key)
+    session.add(note)
+    session.flush()
+    return note
+
+
+def due_notifications(session: Session, *, now: datetime, limit: int = 50) -> list[Notification]:
+    return list(session.exec(select(Notification).where(
+        Notification.sent_at.is_(None), Notification.next_attempt_at <= now,
+    ).order_by(Notification.id).limit(limit)))
+
+
+def recipients(session: Session, note: Notification) -> list[Person]:
+    """The people a notification goes to (with a Telegram account)."""
+    stmt = select(Person).join(Membership, Membership.person_id == Person.id).where(
+        Membership.company_id == note.company_id, Person.telegram_user_id.is_not(None))
+    if note.person_id is not None:
+        stmt = stmt.where(Person.id == note.person_id)
+    else:
+        stmt = stmt.where(Membership.role.in_([Role.OWNER.value, Role.STAFF.value]))
+    return list(session.exec(stmt.order_by(Person.id)))
+
+
+def mark_sent(session: Session, note: Notification, *, now: datetime) -> None:
+    note.sent_at = now
+    session.add(note)
+
+
+def mark_failed(session: Session, note: Notification, error: str, *, now: datetime) -> None:
+    """Retry with back-off (30 s, 1 min, 2 min, ... up to an hour)."""
+    note.attempts += 1
+    note.last_error = error[:1000]
+    note.next_attempt_at = now + timedelta(seconds=min(3600, 30 * 2 ** (note.attempts - 1)))
+    session.add(note)
+
+
+def pending_count(session: Session) -> int:
+    return session.exec(select(sa.func.count()).select_from(Notification).where(
+        Notification.sent_at.is_(None))).one()
