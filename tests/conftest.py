@@ -16,6 +16,9 @@ from sqlmodel import SQLModel
 from core import storage
 from core.companies import create_company
 from core.contacts import create_contact
+from core.schema import load_all_models
+
+load_all_models()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("KLERK_SHARED_DIR", REPO.parent / "shared"))

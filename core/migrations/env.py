@@ -4,7 +4,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from core.schema import load_all_models
+
+load_all_models()   # registers every table on SQLModel.metadata
 
 config = context.config
 engine = config.attributes["engine"]
