@@ -210,6 +210,9 @@ class Document(SQLModel, table=True):
     total_incl: Decimal = _money()
     amount_paid: Decimal = _money()
     sent_at: datetime | None = None
+    mail_message_id: str = Field(default="", max_length=250, index=True)   # of the mail that sent it
+    delivery: str = Field(default="", max_length=12)   # "" | mailed | chat | bounced | failed
+    delivery_error: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -1,4 +1,4 @@
-"""outbox, jobs, chat state, invites
+"""outbox, jobs, chat state, invites, delivery
 
 Revision ID: 0002
 Revises: 0001
@@ -91,9 +91,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notification_company_id'), ['company_id'], unique=False)
         batch_op.create_index('ix_notification_pending', ['sent_at', 'next_attempt_at'], unique=False)
 
+    with op.batch_alter_table('document', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('mail_message_id', sqlmodel.sql.sqltypes.AutoString(length=250), nullable=False))
+        batch_op.add_column(sa.Column('delivery', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False))
+        batch_op.add_column(sa.Column('delivery_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False))
+        batch_op.create_index(batch_op.f('ix_document_mail_message_id'), ['mail_message_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_mail_message_id'))
+        batch_op.drop_column('delivery_error')
+        batch_op.drop_column('delivery')
+        batch_op.drop_column('mail_message_id')
+
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_pending')
         batch_op.drop_index(batch_op.f('ix_notification_company_id'))
