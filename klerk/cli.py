@@ -145,6 +145,19 @@ def serve() -> None:
     run_showcase()
 
 
+@app.command()
+def chat(
+    connect: Annotated[Optional[str], typer.Option(help="URL of the local chat of a running `klerk serve`")] = None,
+    script: Annotated[Optional[Path], typer.Option(help="Play the lines of this file")] = None,
+    transcript: Annotated[Optional[Path], typer.Option(help="Write the conversation as Markdown")] = None,
+    lang: Annotated[str, typer.Option(help="Your language: nl or en")] = "nl",
+) -> None:
+    """Talk to the real Klerk bot in this terminal, without Telegram."""
+    from klerk.chat import run_chat
+
+    run_chat(connect=connect, script=script, transcript=transcript, language=lang)
+
+
 @bench_app.command("documents")
 def bench_documents(
     runs: Annotated[int, typer.Option(help="Documents per measurement")] = 30,

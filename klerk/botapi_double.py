@@ -1,0 +1,248 @@
+"""A Telegram Bot API double served over HTTP on 127.0.0.1, for ``klerk chat`` (talk to the real
+bot in a terminal without Telegram) and ``klerk bench bot``.
+
+It implements the methods Klerk uses — getMe, getUpdates (long polling), sendMessage, sendPhoto,
+sendDocument, editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendChatAction,
+setMyCommands, deleteWebhook, getFile and file downloads — with Bot API shaped JSON. The "person"
+side pushes updates with ``push_*`` and reads what the bot sent from ``sent``.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+BOT_ID = 7000000001
+
+
+@dataclass
+class Sent:
+    method: str
+    chat_id: int
+    text: str = ""
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
+    file_name: str = ""
+    file_bytes: bytes = b""
+    at: float = 0.0
+
+
+class BotApiDouble:
+    def __init__(self, *, username: str = "klerk_local_bot") -> None:
+        self.username = username
+        self.sent: list[Sent] = []
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._new_update: asyncio.Event | None = None
+        self._sent_cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # ---- HTTP side (the bot) ----------------------------------------------------------------
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
+            Route("/_person/update", self._person_update, methods=["POST"]),
+            Route("/_person/file", self._person_file, methods=["POST"]),
+            Route("/_person/sent", self._person_sent, methods=["GET"]),
+        ])
+
+    # the person's side over HTTP, for `klerk chat --connect` (a terminal talking to `klerk serve`)
+    async def _person_update(self, request: Request) -> Response:
+        payload = await request.json()
+        update = {"update_id": next(self._update_ids), **payload}
+        self._updates.append(update)
+        assert self._new_update is not None
+        self._new_update.set()
+        return JSONResponse({"ok": True, "update_id": update["update_id"]})
+
+    async def _person_file(self, request: Request) -> Response:
+        form = await request.form()
+        upload = form["file"]
+        file_id = f"f{next(self._message_ids)}"
+        self.files[file_id] = (upload.filename or "file", await upload.read())
+        return JSONResponse({"ok": True, "file_id": file_id})
+
+    async def _person_sent(self, request: Request) -> Response:
+        after = int(request.query_params.get("after", 0))
+        wait = min(float(request.query_params.get("wait", 0)), 30.0)
+        deadline = time.monotonic() + wait
+        while len(self.sent) <= after and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return JSONResponse({"ok": True, "sent": [
+            {"index": i, "method": m.method, "chat_id": m.chat_id, "text": m.text, "buttons": m.buttons,
+             "file_name": m.file_name, "file_id": f"sent{i}" if m.file_bytes else ""}
+            for i, m in enumerate(self.sent) if i >= after]})
+
+    async def _params(self, request: Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+        ctype = request.headers.get("content-type", "")
+        files: dict[str, tuple[str, bytes]] = {}
+        if ctype.startswith("application/json"):
+            body = await request.body()
+            return (json.loads(body) if body else {}), files
+        form = await request.form()
+        params: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if hasattr(value, "read"):
+                files[key] = (value.filename or key, await value.read())
+            else:
+                params[key] = value
+        return params, files
+
+    def _message(self, chat_id: int, **extra: Any) -> dict[str, Any]:
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Klerk", "username": self.username}, **extra}
+
+    async def _method(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        params, files = await self._params(request)
+        if method == "getUpdates":
+            return JSONResponse({"ok": True, "result": await self._get_updates(params)})
+        result: Any = True
+        if method == "getMe":
+            result = {"id": BOT_ID, "is_bot": True, "first_name": "Klerk", "username": self.username,
+                      "can_join_groups": False, "can_read_all_group_messages": False,
+                      "supports_inline_queries": False}
+        elif method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
+            chat_id = int(params.get("chat_id", 0))
+            markup = params.get("reply_markup")
+            markup = json.loads(markup) if isinstance(markup, str) else (markup or {})
+            buttons = [[(b["text"], b.get("callback_data", "")) for b in row]
+                       for row in markup.get("inline_keyboard", [])]
+            text = str(params.get("text") or params.get("caption") or "")
+            name, content = "", b""
+            if method in ("sendPhoto", "sendDocument"):
+                key = "photo" if method == "sendPhoto" else "document"
+                name, content = files.get(key, (f"{key}.bin", b""))
+                if isinstance(params.get(key), str) and params[key].startswith("attach://"):
+                    name, content = files.get(params[key][len("attach://"):], (name, content))
+            self._record(Sent(method, chat_id, text, buttons, name, content, time.monotonic()))
+            result = self._message(chat_id, **({"text": text} if text else {}))
+        elif method == "getFile":
+            file_id = str(params["file_id"])
+            name, content = self.files.get(file_id, ("", b""))
+            result = {"file_id": file_id, "file_unique_id": file_id, "file_size": len(content), "file_path": file_id}
+        return JSONResponse({"ok": True, "result": result})
+
+    async def _file(self, request: Request) -> Response:
+        path = request.path_params["path"]
+        if path.startswith("sent") and path[4:].isdigit() and int(path[4:]) < len(self.sent):
+            return Response(self.sent[int(path[4:])].file_bytes, media_type="application/octet-stream")
+        _, content = self.files.get(path, ("", b""))
+        return Response(content, media_type="application/octet-stream")
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates and timeout > 0:
+            assert self._new_update is not None
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+        return list(self._updates[:100])
+
+    def _record(self, sent: Sent) -> None:
+        with self._sent_cond:
+            self.sent.append(sent)
+            self._sent_cond.notify_all()
+
+    # ---- the person's side -----------------------------------------------------------------
+    def push(self, payload: dict[str, Any]) -> int:
+        update = {"update_id": next(self._update_ids), **payload}
+
+        def add() -> None:
+            self._updates.append(update)
+            assert self._new_update is not None
+            self._new_update.set()
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(add)
+        return update["update_id"]
+
+    def user(self, user_id: int, first_name: str = "Eva", language: str = "nl") -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language}
+
+    def push_text(self, user: dict[str, Any], text: str) -> int:
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": {"id": user["id"], "type": "private"}, "from": user, "text": text}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self.push({"message": message})
+
+    def push_file(self, user: dict[str, Any], name: str, content: bytes, mime: str, *, photo: bool = False) -> int:
+        file_id = f"f{next(self._message_ids)}"
+        self.files[file_id] = (name, content)
+        message: dict[str, Any] = {"message_id": next(self._message_ids), "date": int(time.time()),
+                                   "chat": {"id": user["id"], "type": "private"}, "from": user}
+        if photo:
+            message["photo"] = [{"file_id": file_id, "file_unique_id": file_id, "width": 1000, "height": 1000,
+                                 "file_size": len(content)}]
+        else:
+            message["document"] = {"file_id": file_id, "file_unique_id": file_id, "file_name": name,
+                                   "mime_type": mime, "file_size": len(content)}
+        return self.push({"message": message})
+
+    def push_callback(self, user: dict[str, Any], data: str) -> int:
+        return self.push({"callback_query": {
+            "id": str(next(self._message_ids)), "from": user, "chat_instance": "local", "data": data,
+            "message": {"message_id": 1, "date": int(time.time()), "chat": {"id": user["id"], "type": "private"},
+                        "from": {"id": BOT_ID, "is_bot": True, "first_name": "Klerk"}, "text": "…"}}})
+
+    def wait_sent(self, count: int, timeout: float = 30.0) -> bool:
+        """Block until at least ``count`` messages were sent by the bot."""
+        deadline = time.monotonic() + timeout
+        with self._sent_cond:
+            while len(self.sent) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._sent_cond.wait(left)
+        return True
+
+    # ---- serving ---------------------------------------------------------------------------
+    def start(self, port: int = 0) -> str:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        started = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._loop = loop
+            self._new_update = asyncio.Event()
+            loop.call_soon(started.set)
+            loop.run_until_complete(self._server.serve(sockets=[sock]))
+
+        self._thread = threading.Thread(target=serve, name="botapi-double", daemon=True)
+        self._thread.start()
+        started.wait(10)
+        while not self._server.started:
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)

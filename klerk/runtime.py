@@ -1,0 +1,90 @@
+"""Running the bot (and later the other roles) in the service: wiring settings into ``Services``."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from bot.app import build_application, on_startup
+from bot.context import Services
+from core import storage
+from core.mail import Relay
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_engine(settings: Settings) -> Engine:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = storage.make_engine(settings.effective_database_url)
+    storage.upgrade(engine)
+    return engine
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The signing/encryption secret: KLERK_SECRET_KEY, else a random key kept in data_dir."""
+    configured = settings.secret_key.get_secret_value()
+    if configured:
+        return hashlib.sha256(configured.encode()).digest()
+    path = Path(settings.data_dir) / "secret.key"
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
+def make_services(settings: Settings, engine: Engine) -> Services:
+    relay = Relay(host=settings.smtp_relay_host, port=settings.smtp_relay_port, user=settings.smtp_relay_user,
+                  password=settings.smtp_relay_password.get_secret_value(), starttls=settings.smtp_relay_starttls,
+                  sender=settings.smtp_from)
+    return Services(engine=engine, secret=secret_key(settings), relay=relay, ingest_domain=settings.ingest_domain)
+
+
+class BotThread:
+    """The bot, long polling ``base_url``, on its own event loop in a thread."""
+
+    def __init__(self, services: Services, *, token: str, base_url: str) -> None:
+        self.services, self.token, self.base_url = services, token, base_url
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="klerk-bot", daemon=True)
+        self.error: BaseException | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        self._thread.start()
+        if not self._ready.wait(timeout) or self.error:
+            raise RuntimeError(f"the bot did not start: {self.error}")
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+            self.error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        app = build_application(self.services, token=self.token, base_url=self.base_url)
+        async with app:
+            await on_startup(app)
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=10)
+            self._ready.set()
+            await self._stop.wait()
+            await app.updater.stop()
+            await app.stop()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
