@@ -97,6 +97,7 @@ async def dispatch(update: Update, context: KlerkContext) -> None:
     services = context.services
     async with context.bot_data["locks"][chat.id]:
         turn = await services.db(_load_turn, chat.id, user, update, context)
+        before = _snapshot(turn)
         try:
             await route(turn, update)
         except ValidationError as exc:
@@ -117,7 +118,13 @@ async def dispatch(update: Update, context: KlerkContext) -> None:
             await turn.say(turn.t("That is no longer possible: it was changed in the meantime. "
                                   "Nothing was changed now."))
             return
-        await services.db(_save_turn, turn)
+        if _snapshot(turn) != before:
+            await services.db(_save_turn, turn)
+
+
+def _snapshot(turn: Turn) -> tuple:
+    """What ``_save_turn`` writes: nothing to write when a turn changed none of it."""
+    return (turn.flow, turn.step, repr(turn.data), turn.company_id, turn.language, turn.company_changed)
 
 
 def _allowed(turn: Turn, key: str) -> bool:

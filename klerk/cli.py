@@ -169,6 +169,21 @@ def bench_documents(
     run(runs=runs, write=write)
 
 
+@bench_app.command("bot")
+def bench_bot(
+    rate: Annotated[float, typer.Option(help="Offered updates per second")] = 300,
+    count: Annotated[int, typer.Option(help="Updates per round")] = 1500,
+    users: Annotated[int, typer.Option(help="People chatting at once")] = 100,
+    rounds: Annotated[int, typer.Option(help="Rounds (the median is reported)")] = 3,
+    database_url: Annotated[Optional[str], typer.Option(help="Database (default: a fresh SQLite file)")] = None,
+    write: Annotated[Optional[Path], typer.Option(help="Markdown file to update")] = Path("BENCHMARKS.md"),
+) -> None:
+    """p50/p99 per update and updates/s through HTTP to the Bot API double."""
+    from klerk.bench_bot import bench_bot as run
+
+    run(rate=rate, count=count, users=users, rounds=rounds, database_url=database_url, write=write)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,120 @@
+"""``klerk bench bot``: time per handled update through HTTP to the local Bot API double.
+
+The real Application (with PTB's real HTTPX request) talks to ``BotApiDouble`` on 127.0.0.1; updates
+are fed to ``process_update`` on a fixed schedule (an open-loop load: a slow turn does not slow
+the arrivals), from many people at once. Latency = from the update's arrival to the end of its
+handling, which includes every Bot API call over HTTP and every database transaction.
+"""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import typer
+from telegram import Update
+
+from bot.app import build_application
+from bot.context import Services
+from core import storage
+from core.companies import create_company, get_or_create_person
+from klerk.bench import _machine, _update_section
+from klerk.botapi_double import BotApiDouble
+
+SELLER = dict(street="Keizersgracht 123", postcode="1015 CJ", city="Amsterdam", kvk="12345678",
+              vat_id="NL000099998B57", iban="NL91ABNA0417164300", email="facturen@example.nl")
+
+
+def _seed(engine, users: int) -> None:  # type: ignore[no-untyped-def]
+    with storage.session_scope(engine) as s:
+        for i in range(users):
+            person = get_or_create_person(s, telegram_user_id=100000 + i, name=f"Bench {i}")
+            create_company(s, f"Bench {i}", owner=person, **SELLER)
+
+
+def _text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
+    message = {"message_id": update_id, "date": int(time.time()), "chat": {"id": user_id, "type": "private"},
+               "from": {"id": user_id, "is_bot": False, "first_name": "Bench", "language_code": "nl"},
+               "text": text}
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def _run_load(app, texts: list[str], *, rate: float, count: int, users: int) -> tuple[list[float], float]:  # type: ignore[no-untyped-def]
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        update = Update.de_json(_text_update(i + 1, 100000 + i % users, texts[i % len(texts)]), app.bot)
+        t0 = time.perf_counter()
+        await app.process_update(update)
+        latencies.append(time.perf_counter() - t0)
+
+    tasks = []
+    start = time.perf_counter()
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return latencies, time.perf_counter() - start
+
+
+async def _bench(database_url: str | None, *, rate: float, count: int, users: int, rounds: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        engine = storage.make_engine(url)
+        storage.upgrade(engine)
+        _seed(engine, users)
+        double = BotApiDouble()
+        base = double.start()
+        services = Services(engine=engine, secret=b"bench-secret")
+        app = build_application(services, token="bench:token", base_url=base, deliver_notifications=False)
+        results = []
+        async with app:
+            await _run_load(app, ["/help"], rate=50, count=50, users=users)      # warm-up
+            for _ in range(rounds):
+                latencies, elapsed = await _run_load(app, ["/help", "/cancel", "hoi", "/bedrijf"],
+                                                     rate=rate, count=count, users=users)
+                results.append((latencies, elapsed))
+        double.stop()
+        engine.dispose()
+    p50 = statistics.median(statistics.median(r[0]) for r in results)
+    p99 = statistics.median(_pct(r[0], 0.99) for r in results)
+    throughput = statistics.median(count / r[1] for r in results)
+    return {"p50": p50, "p99": p99, "throughput": throughput}
+
+
+def bench_bot(*, rate: float, count: int, users: int, rounds: int, database_url: str | None,
+              write: Path | None) -> None:
+    result = asyncio.run(_bench(database_url, rate=rate, count=count, users=users, rounds=rounds))
+    db = "PostgreSQL" if database_url and database_url.startswith("postgresql") else "SQLite (embedded default)"
+    body = f"""## Bot: time per handled update (text turns)
+
+Command: `klerk bench bot --rate {rate:g} --count {count} --users {users} --rounds {rounds}` —
+{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {_machine()}, database: {db}.
+The real Application with PTB's HTTPX request, against the local Bot API double over HTTP on
+127.0.0.1; {count} updates per round arrive on a fixed schedule at {rate:g}/s from {users} people
+(`/help`, `/cancel`, free text, `/bedrijf`: each loads and saves the chat state in the database and
+answers over HTTP). Medians over {rounds} rounds.
+
+| measure | value |
+|---|---|
+| p50 per update | {result['p50'] * 1000:.1f} ms |
+| p99 per update (goal ≤ 50 ms at 300/s) | **{result['p99'] * 1000:.1f} ms** |
+| updates handled per second (offered {rate:g}/s) | {result['throughput']:.0f} |
+"""
+    typer.echo(body)
+    if write is not None:
+        _update_section(write, "bot", body)
+        typer.echo(f"written to {write}")
