@@ -28,7 +28,9 @@ class Finding:
     params: dict[str, Any] = field(default_factory=dict)
 
     def text(self, language: str = "nl") -> str:
-        return translate(language, self.message, **self.params)
+        params = {k: (", ".join(translate(language, v) for v in value) if isinstance(value, tuple) else value)
+                  for k, value in self.params.items()}
+        return translate(language, self.message, **params)
 
 
 def has_blocking(findings: list[Finding]) -> bool:
@@ -67,7 +69,7 @@ def _check_address(out: _Collector, party: Party, who: str, *, blocking: bool) -
         message = ("The full address of the seller is required (missing: {fields})" if who == "seller"
                    else "The full address of the buyer is required (missing: {fields})")
         out.add(f"{who}.address.missing", f"{who}.{missing[0]}", message,
-                blocking=blocking, fields=", ".join(missing))
+                blocking=blocking, fields=tuple(missing))
     elif party.country == "NL":
         out.identifier(clean_postcode, party.postcode, f"{who}.postcode", country="NL")
 
