@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     public_url: str = Field(default="", description="Public https URL: the bot then uses a webhook")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    local_chat_port: int = Field(default=8081, description="Without a Telegram token: the local Bot API double")
+    scheduler_interval_seconds: int = 600
 
     # outgoing mail (invoices, replies, the accountant)
     smtp_relay_host: str = Field(default="", description="SMTP server for outgoing mail; empty = mail is not sent")

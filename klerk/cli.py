@@ -138,11 +138,54 @@ def db_upgrade() -> None:
 
 
 @app.command()
-def serve() -> None:
-    """Run Klerk on the configured (or embedded) defaults."""
+def serve(
+    role: Annotated[Optional[list[str]], typer.Option(help="Run only this role (repeatable): bot, smtp, imap, "
+                                                            "worker, web, scheduler")] = None,
+) -> None:
+    """Run Klerk: the bot (or a local chat without a token), the receipt ingest, workers, HTTP, scheduler."""
+    from klerk.serve import ROLES, run_serve
+
+    chosen = tuple(role) if role else ROLES
+    unknown = [r for r in chosen if r not in ROLES]
+    if unknown:
+        _err(f"unknown role: {', '.join(unknown)} (choose from {', '.join(ROLES)})")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    run_serve(chosen)
+
+
+@app.command("examples")
+def examples() -> None:
+    """Render the bundled example documents into <data_dir>/examples."""
     from klerk.showcase import run_showcase
 
     run_showcase()
+
+
+@app.command()
+def extract(files: list[Path], as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Read receipts and purchase invoices: total, VAT per rate, date, vendor, invoice number."""
+    from klerk.extract import extract_files
+
+    raise typer.Exit(extract_files(files, as_json=as_json, out=typer.echo, err=_err))
+
+
+@app.command("send-receipt")
+def send_receipt(
+    file: Path,
+    to: Annotated[Optional[str], typer.Option(help="Ingest address (default: the first company's)")] = None,
+) -> None:
+    """Mail FILE to the local SMTP ingest, as if you forwarded a receipt."""
+    from klerk.mailing import send_receipt_file
+
+    raise typer.Exit(send_receipt_file(file, to=to, echo=typer.echo, err=_err))
+
+
+@app.command()
+def demo(data_dir: Annotated[Optional[Path], typer.Option(help="Where to keep the demo's data (default: temporary)")] = None) -> None:
+    """Play the whole story: onboarding, an invoice sent, paid through a Mollie double, "betaald!"."""
+    from klerk.demo import run_demo
+
+    run_demo(data_dir=data_dir)
 
 
 @app.command()
@@ -182,6 +225,44 @@ def bench_bot(
     from klerk.bench_bot import bench_bot as run
 
     run(rate=rate, count=count, users=users, rounds=rounds, database_url=database_url, write=write)
+
+
+@bench_app.command("extract")
+def bench_extract_cmd(
+    directory: Path,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N documents")] = None,
+    write: Annotated[Optional[Path], typer.Option(help="Markdown file to update")] = Path("BENCHMARKS.md"),
+) -> None:
+    """Per-field accuracy of receipt reading against ground truth, and time against bare tesseract."""
+    from klerk.extract import bench_extract
+
+    bench_extract(directory, write=write, limit=limit, out=typer.echo)
+
+
+@bench_app.command("smtp")
+def bench_smtp_cmd(
+    messages: Annotated[int, typer.Option(help="Mails per run")] = 200,
+    runs: Annotated[int, typer.Option(help="Runs (the median is reported)")] = 5,
+    database_url: Annotated[Optional[str], typer.Option(help="Database (default: a fresh SQLite file)")] = None,
+    write: Annotated[Optional[Path], typer.Option(help="Markdown file to update")] = Path("BENCHMARKS.md"),
+) -> None:
+    """SMTP acceptance with durable storage (mails/s on loopback) against a bare aiosmtpd sink."""
+    from klerk.bench_smtp import bench_smtp
+
+    bench_smtp(messages=messages, runs=runs, database_url=database_url, write=write)
+
+
+@bench_app.command("payments")
+def bench_payments_cmd(
+    runs: Annotated[int, typer.Option(help="Webhooks to time")] = 50,
+    database_url: Annotated[str, typer.Option(help="Database (default: a fresh SQLite file)")] = "",
+    write: Annotated[Optional[Path], typer.Option(help="Markdown file to update")] = Path("BENCHMARKS.md"),
+) -> None:
+    """Time from a Mollie webhook received to the "betaald" notification committed."""
+    from klerk.bench_payments import bench_webhook
+
+    result = bench_webhook(runs=runs, write=write, database_url=database_url)
+    typer.echo(json.dumps(result, indent=2))
 
 
 def main() -> None:

@@ -26,18 +26,15 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def secret_key(settings: Settings) -> bytes:
-    """The signing/encryption secret: KLERK_SECRET_KEY, else a random key kept in data_dir."""
-    configured = settings.secret_key.get_secret_value()
-    if configured:
-        return hashlib.sha256(configured.encode()).digest()
-    path = Path(settings.data_dir) / "secret.key"
-    if not path.exists():
-        import secrets
+    """The button-signing secret, derived from the one key of the installation: KLERK_SECRET_KEY, or
+    the Fernet key file in data_dir that also encrypts stored passwords (made on first use)."""
+    from core.inbox.secrets import KEY_FILE, load_secret_box
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(secrets.token_bytes(32))
-        path.chmod(0o600)
-    return path.read_bytes()
+    configured = settings.secret_key.get_secret_value().strip()
+    if not configured:
+        load_secret_box("", settings.data_dir)          # makes the key file when missing
+        configured = (Path(settings.data_dir) / KEY_FILE).read_text().strip()
+    return hashlib.sha256(b"klerk-buttons|" + configured.encode()).digest()
 
 
 def make_services(settings: Settings, engine: Engine) -> Services:
