@@ -132,6 +132,8 @@ class BotApiDouble:
                 name, content = files.get(key, (f"{key}.bin", b""))
                 if isinstance(params.get(key), str) and params[key].startswith("attach://"):
                     name, content = files.get(params[key][len("attach://"):], (name, content))
+            if method == "sendPhoto" and not name.lower().endswith((".png", ".jpg", ".jpeg")):
+                name = f"photo-{len(self.sent) + 1}.png"
             self._record(Sent(method, chat_id, text, buttons, name, content, time.monotonic()))
             result = self._message(chat_id, **({"text": text} if text else {}))
         elif method == "getFile":

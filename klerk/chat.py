@@ -121,7 +121,8 @@ class TerminalChat:
                 return True
             self.send_file(file_path, photo=kind == ":photo")
             self.log.append(f"**Ik:** _{'foto' if kind == ':photo' else 'bestand'} {file_path.name}_\n")
-        elif line.startswith(":tap ") or (line.isdigit() and self.last_buttons):
+        elif line.startswith(":tap ") or (line.isdigit() and 0 < int(line) <= len(self.last_buttons) < 100
+                                          and len(line) <= 2):
             if not self.tap(line.removeprefix(":tap ").strip()):
                 echo("no such button")
                 return True
