@@ -36,6 +36,9 @@ from core.mail import (
     send_message,
 )
 from core.models import Company, Contact, Document, DocumentStatus, SendFormat
+from core.payments.accounts import has_payment_account
+from core.payments.links import create_payment_link, request_payment_link
+from core.payments.providers import PaymentProvider
 from core.rendering import render_pdf
 from core.ubl import build_ubl
 from core.vat import Totals, compute_totals
@@ -88,16 +91,33 @@ def _finalise(session: Session, company_id: int, doc: Document, contact: Contact
 # ---- e-mail ------------------------------------------------------------------------------------
 
 def send_by_mail(session: Session, company_id: int, document_id: int, *, relay: Relay, today: date,
-                 now: datetime) -> Sent:
+                 now: datetime, provider: PaymentProvider | None = None) -> Sent:
     """Send a draft by e-mail: number, render, mail, in the caller's transaction. Raises
     ``NotReadyError`` (what blocks), ``ConflictError`` (not a draft any more: a second tap),
-    ``MailDeliveryError`` (the relay refused; roll back)."""
+    ``MailDeliveryError`` (the relay refused; roll back).
+
+    An invoice of a company with a payment account gets a payment link (``_payment_link``)."""
     if not relay.configured:
         raise MailDeliveryError("no outgoing mail server configured")
     doc = get_document(session, company_id, document_id, lock=True)
     contact = get_contact(session, company_id, doc.contact_id)
     _finalise(session, company_id, doc, contact, by_mail=True, today=today, now=now)
+    _payment_link(session, doc, provider, now=now)
     return _mail(session, doc, contact, relay, now=now)
+
+
+def _payment_link(session: Session, doc: Document, provider: PaymentProvider | None, *, now: datetime) -> None:
+    """With a ``provider`` the link is made now (bounded by the provider's short timeouts, failing
+    softly: a job retries and the invoice goes out with the IBAN and QR code), so it is printed on
+    the PDF and in the mail. Without one the link is queued (``request_payment_link``): no waiting
+    on Mollie in this transaction; the worker makes it, and a resend or a reminder carries it."""
+    if doc.kind != DocumentKind.INVOICE.value or doc.payment_link \
+            or not has_payment_account(session, doc.company_id):
+        return
+    if provider is not None:
+        create_payment_link(session, provider, doc.company_id, doc.id, now=now)
+    else:
+        request_payment_link(session, doc.company_id, doc.id, now=now)
 
 
 def resend_by_mail(session: Session, company_id: int, document_id: int, *, relay: Relay,

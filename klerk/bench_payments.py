@@ -2,7 +2,7 @@
 
 The real pieces on loopback: Klerk's Starlette app under uvicorn, the payment worker thread woken by
 the webhook, the real mollie-api-python client against the Mollie double of the test suite
-(``tests/payments/mollie_double.py``; run from a checkout), and a SQLite file (or ``database_url``).
+(``klerk/mollie_double.py``), and a SQLite file (or ``database_url``).
 Each run: the customer has paid a link; the double POSTs ``id=tr_…`` to the webhook; the clock stops
 when the worker reports the job done — after the transaction holding the booking and the
 ``invoice_paid`` row has committed, so the figure is an upper bound for "notification committed".
@@ -42,7 +42,7 @@ def bench_webhook(*, runs: int = 50, write: Path | None = None, database_url: st
     from core.payments.worker import JobResult, PaymentServices
     from core.settings import Settings
     from klerk.web import PaymentWorker, build_web_app
-    from tests.payments.mollie_double import LoopbackServer, MollieDouble
+    from klerk.mollie_double import LoopbackServer, MollieDouble
 
     warmup = 3
     total = runs + warmup

@@ -183,9 +183,9 @@ def send_receipt(
 @app.command()
 def demo(data_dir: Annotated[Optional[Path], typer.Option(help="Where to keep the demo's data (default: temporary)")] = None) -> None:
     """Play the whole story: onboarding, an invoice sent, paid through a Mollie double, "betaald!"."""
-    from klerk.demo import run_demo
+    from klerk.demo import main as run_demo
 
-    run_demo(data_dir=data_dir)
+    run_demo(data_dir)
 
 
 @app.command()

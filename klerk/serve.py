@@ -142,7 +142,8 @@ def _add_payments(settings: Settings, services) -> None:  # type: ignore[no-unty
         from klerk.payments_wiring import PaymentsFacade
     except ImportError:
         return
-    services.extra["payments"] = PaymentsFacade.from_settings(settings, services.engine)
+    services.extra["payments"] = PaymentsFacade.from_settings(settings, services.engine, clock=_now,
+                                                              relay=services.relay)
 
 
 def _banner(settings: Settings, roles: tuple[str, ...]) -> str:

@@ -10,10 +10,10 @@ from bot.flows.documents import KIND, N_, card_text, show_draft
 from bot.router import ANYONE, STAFF, Turn, button, command, step
 from bot.texts import money
 from core.drafts import duplicate_document
+from core.errors import ConflictError
 from core.invoices import (
     create_credit_note,
     invoice_from_quote,
-    record_payment,
     set_quote_outcome,
 )
 from core.overview import (
@@ -24,6 +24,7 @@ from core.overview import (
     invoice_overview,
     quote_overview,
 )
+from core.payments.booking import record_manual_payment
 from core.sentence import parse_amount
 
 FLOW = "ov"
@@ -166,8 +167,11 @@ async def amount_typed(turn: Turn, text: str) -> None:
 
 async def _book(turn: Turn, doc_id: int, amount: str) -> None:
     def book(session):  # type: ignore[no-untyped-def]
-        doc = record_payment(session, turn.company_id, doc_id, Decimal(amount), now=turn.services.now())
-        return document_summary(session, turn.company_id, doc.id, today=turn.services.today())
+        booking = record_manual_payment(session, turn.company_id, doc_id, Decimal(amount),
+                                        received_on=turn.services.today(), now=turn.services.now())
+        if booking.unapplied:          # roll back: no payment row, no notification
+            raise ConflictError(f"invoice {doc_id} takes no payment")
+        return document_summary(session, turn.company_id, doc_id, today=turn.services.today())
     summary = await turn.db(book)
     turn.finish()
     booked = money(Decimal(amount), turn.language)

@@ -63,8 +63,10 @@ async def send_document(turn: Turn, doc_id: int, via: str) -> None:
     await turn.typing("upload_document")
     try:
         if via == "m":
+            payments = services.extra.get("payments")
             sent = await turn.db(send_by_mail, turn.company_id, doc_id, relay=services.relay,
-                                 today=services.today(), now=services.now())
+                                 today=services.today(), now=services.now(),
+                                 provider=getattr(payments, "provider", None))
         elif via == "r":
             sent = await turn.db(resend_by_mail, turn.company_id, doc_id, relay=services.relay, now=services.now())
         else:

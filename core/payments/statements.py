@@ -305,3 +305,23 @@ def _fingerprinted(lines: tuple[StatementLine, ...]) -> tuple[StatementLine, ...
         fingerprint = hashlib.sha256(f"{digest}#{seen[digest]}".encode()).hexdigest()
         out.append(replace(line, fingerprint=fingerprint))
     return tuple(out)
+
+
+STATEMENT_SUFFIXES = (".xml", ".sta", ".940", ".mt940", ".swi", ".txt", ".camt", ".053")
+
+
+def looks_like_statement(filename: str, content: bytes) -> bool:
+    """A cheap look (no parsing) whether an uploaded file is a bank statement: CAMT.053 XML (the
+    ``camt.053`` namespace or a ``BkToCstmrStmt`` element near the top) or MT940 text (the ``:20:``
+    and ``:25:`` or ``:61:`` tags). The file name only rules out what clearly is something else."""
+    name = (filename or "").lower()
+    if name.endswith((".pdf", ".jpg", ".jpeg", ".png", ".heic", ".gif", ".webp", ".doc", ".docx", ".xlsx")):
+        return False
+    if not content or len(content) > MAX_BYTES:
+        return False
+    head = content.lstrip(b"\xef\xbb\xbf \t\r\n")[:4096]
+    if head.startswith(b"<"):
+        return b"camt.053" in head or b"BkToCstmrStmt" in head
+    if name and not name.endswith(STATEMENT_SUFFIXES) and "." in name.rsplit("/", 1)[-1]:
+        return False
+    return b":20:" in head and (b":25:" in head or b":61:" in content[:16384])

@@ -232,3 +232,88 @@ def test_broken_braces_in_an_own_text_are_sent_as_written(engine) -> None:  # ty
         _send(engine, company_id, doc_id, relay)
     assert sink.messages[0]["Subject"] == "Invoice {number"
     assert "Kind regards,\nStudio Vos Ontwerp" in sink.messages[0].get_body(("plain",)).get_content().replace("\r", "")
+
+
+# ---- payment links (a company connected to Mollie; the Mollie double is the only fake) ----------
+
+MOLLIE_KEY = "test_SendingTestKey00000000000000aa"
+
+
+@pytest.fixture
+def mollie_provider():  # type: ignore[no-untyped-def]
+    from cryptography.fernet import Fernet
+
+    from core.payments.providers import MollieProvider
+    from core.payments.secrets import SecretBox
+    from klerk.mollie_double import MollieDouble
+
+    double = MollieDouble().start()
+    double.add_account(MOLLIE_KEY)
+    box = SecretBox(Fernet.generate_key())
+    yield box, MollieProvider(box, api_endpoint=double.url, public_url="https://klerk.example"), double
+    double.stop()
+
+
+def _connect(engine, company_id: int, box) -> None:  # type: ignore[no-untyped-def]
+    from core.payments.accounts import connect_provider
+
+    with storage.session_scope(engine) as s:
+        connect_provider(s, box, company_id, MOLLIE_KEY, now=NOW)
+
+
+def test_with_a_provider_the_link_is_in_the_mail_and_on_the_invoice(engine, mollie_provider) -> None:  # type: ignore[no-untyped-def]
+    box, provider, double = mollie_provider
+    company_id, _, doc_id = _setup(engine)
+    _connect(engine, company_id, box)
+    sink = MailSink()
+    with smtp_server(sink) as relay, storage.session_scope(engine) as s:
+        send_by_mail(s, company_id, doc_id, relay=relay, today=TODAY, now=NOW, provider=provider)
+    (link,) = double.links()
+    assert link["amount"] == {"value": "726.00", "currency": "EUR"} and "2026-0001" in link["description"]
+    doc = _doc(engine, company_id, doc_id)
+    assert doc.payment_link == link["_links"]["paymentLink"]["href"]
+    body = sink.messages[0].get_body(("plain",)).get_content()
+    assert f"Of betaal online: {doc.payment_link}" in body
+    import io
+
+    from pypdf import PdfReader
+
+    pdf = PdfReader(io.BytesIO(sink.attachments()["2026-0001.pdf"]))
+    pdf_text = "".join(page.extract_text() for page in pdf.pages)
+    links = [a.get_object().get("/A", {}).get("/URI") for page in pdf.pages for a in page.get("/Annots") or []]
+    assert doc.payment_link in pdf_text.replace("\n", "") or doc.payment_link in links
+
+
+def test_without_a_provider_the_link_is_queued_not_awaited(engine, mollie_provider) -> None:  # type: ignore[no-untyped-def]
+    from core.models import Job
+    from core.payments.worker import PaymentServices, run_payment_jobs
+
+    box, provider, double = mollie_provider
+    company_id, _, doc_id = _setup(engine)
+    _connect(engine, company_id, box)
+    sink = MailSink()
+    with smtp_server(sink) as relay:
+        _send(engine, company_id, doc_id, relay)
+    assert double.links() == [] and "online" not in sink.messages[0].get_body(("plain",)).get_content()
+    with storage.session_scope(engine) as s:
+        assert [j.kind for j in s.exec(select(Job)).all()] == ["payment_link"]
+    assert run_payment_jobs(engine, PaymentServices(provider=provider), clock=lambda: NOW) == 1
+    assert _doc(engine, company_id, doc_id).payment_link == double.links()[0]["_links"]["paymentLink"]["href"]
+    with smtp_server(MailSink()) as relay, storage.session_scope(engine) as s:
+        resend_by_mail(s, company_id, doc_id, relay=relay, now=NOW)
+
+
+def test_a_refused_mail_queues_no_link_and_a_company_without_mollie_gets_none(engine, mollie_provider) -> None:  # type: ignore[no-untyped-def]
+    from core.models import Job
+
+    box, provider, double = mollie_provider
+    company_id, _, doc_id = _setup(engine)
+    _connect(engine, company_id, box)
+    with smtp_server(RefusingSink("administratie@bakkerijdevries.nl")) as relay, pytest.raises(MailDeliveryError):
+        _send(engine, company_id, doc_id, relay)
+    other, _, other_doc = _setup(engine)
+    with smtp_server(MailSink()) as relay, storage.session_scope(engine) as s:
+        send_by_mail(s, other, other_doc, relay=relay, today=TODAY, now=NOW, provider=provider)
+    with storage.session_scope(engine) as s:
+        assert s.exec(select(Job)).all() == []
+    assert double.links() == [] and _doc(engine, other, other_doc).payment_link == ""

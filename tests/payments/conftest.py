@@ -12,7 +12,7 @@ from core.payments.accounts import connect_provider
 from core.payments.providers import MollieProvider
 from core.payments.secrets import SecretBox
 from tests.conftest import NOW, TODAY
-from tests.payments.mollie_double import MollieDouble
+from klerk.mollie_double import MollieDouble
 
 TEST_KEY = "test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM"
 OTHER_KEY = "test_OtherCompanyKey000000000000aa"
@@ -107,7 +107,7 @@ class MailSink:
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
 
-        from tests.payments.mollie_double import free_port
+        from klerk.mollie_double import free_port
 
         self.messages: list = []
         self.refuse_with: str | None = None       # e.g. "451 4.3.0 try later"

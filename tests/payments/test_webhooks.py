@@ -23,7 +23,7 @@ from core.settings import Settings
 from klerk.web import build_web_app
 from tests.conftest import NOW, TODAY
 from tests.payments.conftest import OTHER_KEY, Shop
-from tests.payments.mollie_double import LoopbackServer
+from klerk.mollie_double import LoopbackServer
 
 D = Decimal
 
