@@ -16,7 +16,7 @@ from pathlib import Path
 from core import settings as settings_module
 from core import storage
 from core.inbox.imap_accounts import active_imap_accounts
-from core.inbox.secrets import load_secret_box
+from core.secrets import load_secret_box
 from core.inbox.store import FileStore
 from core.mail import Relay
 from core.settings import Settings

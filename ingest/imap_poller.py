@@ -40,7 +40,7 @@ from core.inbox.imap_accounts import (
     take_imap_message,
     taken_uids,
 )
-from core.inbox.secrets import SecretBox
+from core.secrets import SecretBox
 from core.inbox.store import FileStore
 from ingest.mail_parsing import first_address, peek_headers
 

@@ -38,7 +38,7 @@ def bench_webhook(*, runs: int = 50, write: Path | None = None, database_url: st
     from core.payments.accounts import connect_provider
     from core.payments.links import create_payment_link
     from core.payments.providers import MollieProvider
-    from core.payments.secrets import SecretBox
+    from core.secrets import SecretBox
     from core.payments.worker import JobResult, PaymentServices
     from core.settings import Settings
     from klerk.web import PaymentWorker, build_web_app

@@ -19,7 +19,7 @@ from core.mail import Relay
 from core.payments.accounts import connect_provider, has_payment_account
 from core.payments.links import LinkOutcome, create_payment_link, start_iban_check
 from core.payments.providers import MollieProvider, PaymentProvider
-from core.payments.secrets import SecretBox
+from core.secrets import SecretBox
 from core.payments.webhooks import poll_iban_check, poll_payment_links
 from core.payments.worker import PaymentServices, run_payment_jobs
 from core.settings import Settings

@@ -28,7 +28,7 @@ def make_engine(settings: Settings) -> Engine:
 def secret_key(settings: Settings) -> bytes:
     """The button-signing secret, derived from the one key of the installation: KLERK_SECRET_KEY, or
     the Fernet key file in data_dir that also encrypts stored passwords (made on first use)."""
-    from core.inbox.secrets import KEY_FILE, load_secret_box
+    from core.secrets import KEY_FILE, load_secret_box
 
     configured = settings.secret_key.get_secret_value().strip()
     if not configured:

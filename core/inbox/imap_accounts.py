@@ -16,7 +16,7 @@ from core import outbox
 from core.errors import NotFoundError, ValidationError
 from core.inbox.messages import accept_mail, message_id_seen
 from core.inbox.models import ImapAccount, ImapUid, InboundMessage, MessageStatus
-from core.inbox.secrets import SecretBox
+from core.secrets import SecretBox
 from core.inbox.store import FileStore
 from core.models import Company
 

@@ -139,7 +139,7 @@ class ImapAccount(SQLModel, table=True):
     port: int = 993
     use_ssl: bool = True
     username: str = Field(max_length=254)
-    password_encrypted: str = Field(max_length=1000)          # Fernet token (core.inbox.secrets)
+    password_encrypted: str = Field(max_length=1000)          # Fernet token (core.secrets)
     folders: str = Field(default="INBOX", max_length=1000)     # comma separated
     action: str = Field(default="flag", max_length=10)         # flag | move
     move_to: str = Field(default="", max_length=200)

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from core.companies import get_company
 from core.errors import NotFoundError, ValidationError
 from core.payments.models import PaymentAccount
-from core.payments.secrets import SecretBox
+from core.secrets import SecretBox
 
 MOLLIE_KEY = re.compile(r"^(live|test)_[A-Za-z0-9]{20,60}$")
 

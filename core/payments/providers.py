@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from core.errors import CoreError
 from core.payments.models import PaymentAccount
-from core.payments.secrets import SecretBox
+from core.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 

@@ -244,7 +244,7 @@ def mollie_provider():  # type: ignore[no-untyped-def]
     from cryptography.fernet import Fernet
 
     from core.payments.providers import MollieProvider
-    from core.payments.secrets import SecretBox
+    from core.secrets import SecretBox
     from klerk.mollie_double import MollieDouble
 
     double = MollieDouble().start()

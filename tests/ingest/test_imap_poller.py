@@ -19,7 +19,7 @@ from sqlmodel import select
 from core import storage
 from core.inbox.imap_accounts import add_imap_account, imap_login, take_imap_message
 from core.inbox.models import ImapAccount, ImapUid, InboundMessage, InboxDocument
-from core.inbox.secrets import KEY_FILE, SecretBox, SecretUnreadableError, load_secret_box
+from core.secrets import KEY_FILE, SecretBox, SecretUnreadableError, load_secret_box
 from ingest.imap_poller import KEYWORD, ImapPoller
 from tests.conftest import NOW
 from tests.ingest.conftest import MAX_BYTES

@@ -10,7 +10,7 @@ from core.documents import create_draft
 from core.invoices import finalise_document
 from core.payments.accounts import connect_provider
 from core.payments.providers import MollieProvider
-from core.payments.secrets import SecretBox
+from core.secrets import SecretBox
 from tests.conftest import NOW, TODAY
 from klerk.mollie_double import MollieDouble
 

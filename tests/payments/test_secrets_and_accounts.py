@@ -13,7 +13,7 @@ from core.errors import NotFoundError, ValidationError
 from core.i18n import translations
 from core.payments.accounts import connect_provider, disconnect_provider, find_account_by_token, get_payment_account
 from core.payments.models import PaymentAccount
-from core.payments.secrets import SecretBox, SecretError
+from core.secrets import SecretBox, SecretError
 from tests.conftest import NOW, REPO
 from tests.payments.conftest import TEST_KEY
 

@@ -1,8 +1,8 @@
-"""Secrets at rest (provider API keys): Fernet with a key from ``settings.secret_key`` or a key file.
+"""Secrets at rest (IMAP passwords, payment API keys): Fernet with the installation's one key.
 
-The key comes from the setting when it is set (a Fernet key; any other text is stretched to one
-with SHA-256), else from ``<data_dir>/secret.key``, created with mode 0600 on first use. Losing the
-key means re-entering the API keys, nothing worse: the box holds only provider credentials.
+The key comes from ``settings.secret_key`` when it is set (a Fernet key; any other text is stretched
+to one with SHA-256), else from ``<data_dir>/secret.key``, created with mode 0600 on first use. Losing
+the key means re-entering those passwords and API keys, nothing worse.
 """
 from __future__ import annotations
 
@@ -68,3 +68,11 @@ class SecretBox:
             return self._fernet.decrypt(token.encode("ascii")).decode()
         except (InvalidToken, UnicodeError) as exc:
             raise SecretError("a stored secret cannot be decrypted with the current key") from exc
+
+
+SecretUnreadableError = SecretError
+
+
+def load_secret_box(secret_key: str, data_dir: Path) -> SecretBox:
+    """The box for ``settings.secret_key``, or for the key file in ``data_dir`` (made if missing)."""
+    return SecretBox.from_settings(secret_key, data_dir)
