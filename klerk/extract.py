@@ -310,7 +310,8 @@ def _report(directory: Path, docs: list[_Document], tallies: dict[str, _Tally], 
         "",
         f"Command: `klerk bench extract {directory}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {_machine()}.",
         (f"{len(docs)} documents ({len(seconds['image'])} images, {len(seconds['pdf'])} PDFs), one process, "
-         "engines loaded once and warmed up. Scoring as in the dataset README: total and VAT to the cent, "
+         "engines loaded once and warmed up, one thread each (tesseract `OMP_THREAD_LIMIT=1`, rapidocr one "
+         "onnxruntime thread, as in the workers). Scoring as in the dataset README: total and VAT to the cent, "
          "date exact, vendor similarity ≥ 0.8 (chain names: best partial match), invoice number exact."),
         "",
         "| set | total | VAT | date | vendor | invoice number | currency |",

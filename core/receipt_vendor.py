@@ -1,0 +1,201 @@
+"""Who sold it: the seller's name on a receipt or invoice, without templates. Pure.
+
+A name is scored by where it sits (the header, above the first price), what it looks like (a legal
+form such as GmbH, B.V., Ltd, Sdn Bhd; not an address, a phone number or a slogan), what is around
+it (never the customer's block; right after "Verkäufer:"/"Leverancier:"), whether both OCR engines
+read it alike, whether it is printed again in the footer, and whether it matches the shop's web
+domain. A name printed over two header lines ("POPULAR BOOK" / "CO. (M) SDN BHD") is joined.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from core.receipt_lines import (
+    TextLine,
+    find_amounts,
+    find_dates,
+    lines_by_reading,
+    normalise,
+    rx,
+    trust_of,
+)
+
+BUYER_WORDS = rx(r"\bkaufer|\bkunde\b|\bkunden\b|livraison|facturation|lieferadresse|afleveradres|factuuradres|"
+                 r"rechnungsempfanger|leistungsempfanger|\bbuyer\b|customer|bill to|ship to|deliver to|\bklant\b|"
+                 r"afnemer|\bclient\b|\bihre\b|\byour\b|\buw\b|^aan\b|^an\b|empfanger")
+SELLER_WORDS = rx(r"verkaufer|lieferant\b|rechnungsersteller|\bseller\b|supplier|leverancier|verkoper|"
+                  r"^from\b|^van\b|\bvendor\b|issuer|aussteller")
+LEGAL_FORMS = rx(r"\b(gmbh|mbh|b\.\s?v\.?|bv|n\.\s?v\.?|v\.o\.f\.?|vof|sdn\.?\s?bhd|bhd|s/b|ltd|limited|inc|llc|"
+                 r"e\.\s?k\.|ohg|sarl|s\.a\.s?|gbr|plc|& co\b|co\.\s?kg|kgaa|a\.g\.|srl|spa|bvba|cv)(\W|$)")
+LEGAL_FORMS_UPPER = re.compile(r"\b(AG|KG|SE|UG|OY|AB|AS|SA|NV|BV)\b")     # only in capitals: not "kg" of cheese
+TRADE_WORDS = rx(r"\b(enterprise|trading|restaurant|store|markt|market|mart|shop|winkel|apotheke|apotheek|"
+                 r"bakkerij|backerei|drogerie|supermarkt|tankstelle|hardware|stationery|bistro|cafe|hotel|pharmacy|"
+                 r"bakery|kitchen|services|holding|groep|group|handel|versicherung|verein)\b")
+ADDRESS_WORDS = rx(r"straat|str\.|strasse|\bweg\b|laan|plein|gracht|kade|dijk|singel|road|street|avenue|platz|"
+                   r"allee|gasse|\bring\b|postbus|postfach|p\.?o\.? box|\brue\b|\bchemin\b|\bjalan\b|\bjln\b|\btaman\b|"
+                   r"\bfloor\b|\bflr\b|\blevel\b|\blot\b|\bunit\b|\bblok\b|\bblock\b|\bsuite\b|\betage\b|#\d|\bno\.? ?\d|"
+                   r"\b\d{4}\s?[a-z]{2}\b|\b\d{5}\b|\bnl\b|deutschland|nederland|belgie|belgique|france|osterreich|"
+                   r"schweiz|^[^\d]{3,40}\s\d{1,4}[a-z]?(?:\s?-\s?\d{1,4}[a-z]?)?$")    # "Pohlweg 110", "Kamp 30-32"
+CONTACT_WORDS = rx(r"\btel|fax|phone|telefon|www|http|@|e-?mail|\bkvk\b|\bbtw\b|ust|\bvat\b|\bgst\b|iban|\bbic\b|"
+                   r"\breg\b|registr|steuer|handelsreg|amtsgericht|hrb|company no|co\.? no|\(\d{5,}|\d{6,}-[a-z]|"
+                   r"kontonam|konto|handelsname|\bgln\b|kundennummer|kunden-?nr|customer no|klantnummer|debiteur")
+GENERIC_WORDS = rx(r"rechnung|invoice|factuur|receipt|kassenbon|kassabon|\bbon\b|quittung|beleg|welcome|willkommen|"
+                   r"welkom|thank|danke|bedankt|filiale|kasse|datum|\bdate\b|seite|page|\bcopy\b|kopie|"
+                   r"offnungszeiten|opening|openingstijden|hours|cashier|kassier|table|\btafel\b|order|"
+                   r"bestel|\beur\b|\bsumme\b|\btotal|\btax\b|simplified|copyright|\(c\)|©|\bcash\b|\bmember\b|"
+                   r"\bpos\b|terminal|geschaftsfuhrer|director|bank|version|adresse|address|adres|lieferung|delivery|"
+                   r"herrn|\bfrau\b|\bmrs?\b(?!\.)|dhr|mevr|\bqty\b|\bdesc|\bprice|\bamount|returnable|refundable|"
+                   r"umtausch|ruil")
+_NAME_PREFIX = re.compile(r"^(name|naam|firma|company|bedrijf|verkaufer|verkäufer|lieferant|seller|supplier|"
+                          r"leverancier|van|from|vendor)\s*:\s*", re.IGNORECASE)
+_REGISTRATION = re.compile(r"\((?=[^)]*\d{4,})[^)]{3,40}\)|\(\s*co\.?\s?(?:no|reg)[^)]*\)?", re.IGNORECASE)
+_SEGMENT = re.compile(r"\s[-–|•●·]\s|,\s|\s{3,}")
+_CONTINUATION = re.compile(r"^(co\b|co\.|&|\(|and\b|und\b|en\b|enterprise|trading|gmbh|mbh|sdn|bhd|b\.?v\b|"
+                           r"n\.?v\b|ltd|limited|inc\b|ag\b|kg\b|s/b)")
+_DOMAIN = re.compile(r"(?:www\.|@|https?://)([a-z0-9][a-z0-9-]{2,})\.[a-z]{2,}")
+_FREEMAIL = {"gmail", "hotmail", "outlook", "yahoo", "live", "icloud", "kpnmail", "ziggo", "gmx", "web", "t-online"}
+
+
+@dataclass
+class _Candidate:
+    score: float
+    rank_bonus: float       # for being among the first plausible header lines
+    line: TextLine
+    name: str
+    keys: set[str]          # normalised spellings, to recognise the same name read elsewhere
+
+
+def find_vendor(lines: list[TextLine], reading_trust: Sequence[float] = ()) -> tuple[str | None, float]:
+    """The seller's name and a confidence (0..1), or ``(None, 0.0)``."""
+    domains = {d for d in (m[1].split("-")[0] for ln in lines for m in _DOMAIN.finditer(ln.norm))
+               if len(d) >= 4} - _FREEMAIL
+    several = len({ln.reading for ln in lines}) > 1
+    scored: list[_Candidate] = []
+    for reading_lines in lines_by_reading(lines).values():
+        scored.extend(_candidates(reading_lines, domains, reading_trust))
+    if not scored:
+        return None, 0.0
+    boosted = []
+    for cand in scored:
+        echoes = [o for o in scored if o is not cand and any(_ratio(a, b) >= 0.8 for a in cand.keys for b in o.keys)]
+        echoed = any(o.line.reading != cand.line.reading for o in echoes)
+        # A top line only one engine could read is often a logo read as noise.
+        score = cand.score + (cand.rank_bonus if echoed or not several else 0.5 * cand.rank_bonus)
+        if echoed:
+            score += 1                                   # both engines read the same name
+        if any(o.line.reading == cand.line.reading and abs(o.line.index - cand.line.index) > 3 for o in echoes):
+            score += 1.5                                 # printed in the header and again in the footer
+        boosted.append((score, cand))
+    score, best = max(boosted, key=lambda item: (item[0], -item[1].line.index))
+    if score <= 0 or not best.name:
+        return None, 0.0
+    return best.name[:120], round(min(0.9, 0.3 + 0.07 * score), 2)
+
+
+def _candidates(reading_lines: list[TextLine], domains: set[str], reading_trust: Sequence[float]) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    rank, header = 0, True
+    for i, line in enumerate(reading_lines):
+        header = header and not find_amounts(line.text)       # the header ends at the first price
+        near_top = header and rank < 8
+        if not (near_top or LEGAL_FORMS.search(line.norm) or _NAME_PREFIX.match(line.text)
+                or any(d in line.norm.replace(" ", "") for d in domains)):
+            continue
+        text = _name_part(line.text)
+        context = [ln.norm.replace(" ", "") for ln in reading_lines[max(0, i - 4):i]]
+        score = _vendor_score(text, context)
+        if score <= -10:
+            continue
+        name = _clean(text)
+        cand = _Candidate(score + 0.2 * trust_of(reading_trust, line.reading),
+                          max(0.0, 4.0 - rank) if near_top else 0.0, line, name, {normalise(name)})
+        rank += 1
+        above = reading_lines[i - 1] if i else None
+        if above is not None and _joins_above(above, line):
+            upper = next((c for c in found if c.line is above), None)
+            if upper is not None:
+                found.remove(upper)
+                cand.rank_bonus = max(cand.rank_bonus, upper.rank_bonus)
+            above_name = _clean(_name_part(above.text))
+            cand.name = f"{above_name} {cand.name}"
+            cand.keys.add(normalise(above_name))
+        elif _letters(LEGAL_FORMS.sub(" ", normalise(text))) < 3:
+            cand.score -= 4                                     # "GmbH & Co. KG" alone
+        if any(d in normalise(cand.name).replace(" ", "") for d in domains):
+            cand.score += 3.5
+        found.append(cand)
+    return found
+
+
+def _vendor_score(text: str, context: list[str]) -> float:
+    """How much ``text`` looks like a seller's name, wherever it is; ``context``: the (space-free,
+    normalised) lines just above it. -10 means noise."""
+    norm = normalise(text)
+    if _letters(text) < 2 or _looks_like_noise(_NAME_PREFIX.sub("", text)):
+        return -10
+    score = 0.0
+    if LEGAL_FORMS.search(norm) or LEGAL_FORMS_UPPER.search(text):
+        score += 2.5
+    elif TRADE_WORDS.search(norm):
+        score += 1
+    for words, penalty in ((ADDRESS_WORDS, 4), (CONTACT_WORDS, 4), (GENERIC_WORDS, 3)):
+        if words.search(norm):
+            score -= penalty
+    if find_amounts(text) or find_dates(text):
+        score -= 4
+    if len(text) > 60:
+        score -= 2
+    if text.startswith("(") and text.endswith(")"):
+        score -= 2                              # "(CITY MALL)": a branch, not the name
+    if text == text.lower():
+        score -= 1                              # printed names are capitalised; handwriting is not
+    if any(BUYER_WORDS.search(c) for c in context) or BUYER_WORDS.search(norm):
+        score -= 6
+    if any(SELLER_WORDS.search(c) for c in context[-2:]):
+        score += 3
+    if _NAME_PREFIX.match(text):
+        score += 1.5
+    return score
+
+
+def _letters(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+def _looks_like_noise(text: str) -> bool:
+    """OCR of a logo or a smudge: few real words, many one-letter scraps and symbols."""
+    wordlike = [t for t in text.split() if _letters(t) >= 2 and _letters(t) >= 0.5 * len(t)]
+    if not any(_letters(t) >= 3 for t in wordlike):
+        return True
+    return sum(len(t) for t in wordlike) < 0.6 * len(text.replace(" ", ""))
+
+
+def _name_part(text: str) -> str:
+    """The name in a line: registration numbers in brackets dropped ("AEON CO. (M) BHD. (126926-H)"),
+    and a legal name before address parts kept ("Au bon moulin SARL - 1242 chemin de l'olive")."""
+    text = " ".join(_REGISTRATION.sub(" ", text).split()) or text
+    head = _SEGMENT.split(text, maxsplit=1)[0]
+    if head != text and _letters(head) >= 3 and (LEGAL_FORMS.search(normalise(head)) or LEGAL_FORMS_UPPER.search(head)):
+        return head
+    return text
+
+
+def _clean(text: str) -> str:
+    return _NAME_PREFIX.sub("", text).strip(" |:;,-_*'\"“”‘’!¡=~").lstrip(".")
+
+
+def _joins_above(above: TextLine, line: TextLine) -> bool:
+    """A name printed over two header lines, the second continuing the first."""
+    continues = bool(_CONTINUATION.match(line.norm)) or bool(re.search(r"(&|-|\band|\bund|\ben)$", above.norm))
+    return (continues and line.index < 10 and above.index == line.index - 1
+            and (LEGAL_FORMS.search(line.norm) is not None or LEGAL_FORMS_UPPER.search(line.text) is not None)
+            and not LEGAL_FORMS.search(above.norm) and not _NAME_PREFIX.match(line.text)
+            and not SELLER_WORDS.search(above.norm.replace(" ", "")) and not above.text.rstrip().endswith(":")
+            and _vendor_score(_name_part(above.text), []) > -2)
+
+
+def _ratio(a: str, b: str) -> float:
+    return SequenceMatcher(None, a, b).ratio()

@@ -1,0 +1,91 @@
+"""The reading cascade on pictures, with the real engines (tesseract + rapidocr): receipts drawn with
+Pillow, saved as PNG, JPEG with an EXIF rotation, HEIC, and as the only content of a PDF."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from PIL import Image
+
+from ingest.ocr import OcrEngine, TextBox, lines_from_boxes, open_image
+from ingest.reading import read_attachment
+from tests.reading.conftest import encode
+
+pytestmark = pytest.mark.ocr
+
+
+def assert_receipt_read(e) -> None:  # type: ignore[no-untyped-def]
+    assert e.source == "ocr"
+    assert e.total == Decimal("14.30")
+    assert {str(v.rate): str(v.amount) for v in e.vat} == {"9": "0.91", "21": "0.56"}
+    assert e.net == Decimal("12.83")
+    assert e.date == date(2025, 2, 21)
+    assert e.vendor == "BAKKERIJ DE ZON"
+    assert e.paid_hint is True
+    assert e.confidence["total"] >= 0.8
+    assert "Appeltaart" in e.text
+
+
+def test_png_receipt(ocr_engine: OcrEngine, receipt_image) -> None:
+    assert_receipt_read(read_attachment("bon.png", encode(receipt_image(), "PNG"), "image/png", ocr=ocr_engine))
+
+
+def test_phone_photo_stored_sideways_with_exif_orientation(ocr_engine: OcrEngine, receipt_image) -> None:
+    """Phones store the sensor's pixels and an EXIF tag saying how to turn them (6 = 90 degrees)."""
+    upright = receipt_image()
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    content = encode(sideways, "JPEG", quality=92, exif=exif.tobytes())
+    assert open_image(content).size == upright.size
+    assert_receipt_read(read_attachment("IMG_0001.jpg", content, "image/jpeg", ocr=ocr_engine))
+
+
+def test_heic_photo_from_an_iphone(ocr_engine: OcrEngine, receipt_image) -> None:
+    content = encode(receipt_image(), "HEIF", quality=90)
+    assert content[4:12] == b"ftypheic"
+    assert_receipt_read(read_attachment("IMG_0002.HEIC", content, "image/heic", ocr=ocr_engine))
+
+
+def test_scanned_pdf_without_text_layer_is_read_with_ocr(ocr_engine: OcrEngine, receipt_image) -> None:
+    content = encode(receipt_image(), "PDF", resolution=150)
+    assert b"%PDF-" in content[:8]
+    assert_receipt_read(read_attachment("scan.pdf", content, "application/pdf", ocr=ocr_engine))
+
+
+def test_rapidocr_pieces_are_put_back_into_lines() -> None:
+    boxes = [TextBox("TOTAAL", 60, 100, 100, 20, 0.0, 0.99), TextBox("14,30", 400, 103, 60, 20, 0.0, 0.99),
+             TextBox("PIN", 40, 140, 40, 20, 0.0, 0.99), TextBox("14,30", 400, 141, 60, 20, 0.0, 0.99),
+             TextBox("BAKKERIJ", 80, 20, 120, 22, 0.0, 0.99)]
+    assert lines_from_boxes(boxes) == "BAKKERIJ\nTOTAAL 14,30\nPIN 14,30"
+
+
+def test_skewed_rows_still_pair_label_and_amount() -> None:
+    """On a photo turned by 3 degrees the amount at the right sits 18 px lower than its label."""
+    boxes = [TextBox("TOTAAL", 60, 100, 100, 20, 3.0, 0.99), TextBox("14,30", 400, 118, 60, 20, 3.0, 0.99),
+             TextBox("PIN", 40, 130, 40, 20, 3.0, 0.99), TextBox("14,30", 400, 149, 60, 20, 3.0, 0.99)]
+    assert lines_from_boxes(boxes, skew=3.0) == "TOTAAL 14,30\nPIN 14,30"
+
+
+def test_upside_down_photo_is_turned(ocr_engine: OcrEngine, receipt_image) -> None:
+    content = encode(receipt_image().transpose(Image.Transpose.ROTATE_180), "PNG")
+    assert_receipt_read(read_attachment("bon.png", content, "image/png", ocr=ocr_engine))
+
+
+def test_photo_lying_on_its_side_without_exif_is_turned(ocr_engine: OcrEngine, receipt_image) -> None:
+    content = encode(receipt_image().transpose(Image.Transpose.ROTATE_270), "PNG")
+    assert_receipt_read(read_attachment("bon.png", content, "image/png", ocr=ocr_engine))
+
+
+def test_a_batch_is_read_over_worker_processes_in_order(receipt_image) -> None:
+    from core.errors import ReceiptRejectedError
+    from ingest.reading import read_attachments_in_pool
+
+    batch = [("bon.png", encode(receipt_image(), "PNG"), "image/png"),
+             ("bonnen.zip", b"PK\x03\x04" + b"\x00" * 32, "application/zip"),
+             ("bon.html", b"<p>WINKEL</p><p>Totaal 3,50</p>", "text/html")]
+    results = read_attachments_in_pool(batch, workers=2)
+    assert_receipt_read(results[0])
+    assert isinstance(results[1], ReceiptRejectedError) and "archives" in str(results[1])
+    assert results[2].source == "html" and results[2].total == Decimal("3.50")

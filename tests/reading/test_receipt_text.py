@@ -1,0 +1,170 @@
+"""Fields from receipt and invoice text (``core.receipt_text``): plain cases and the ``.txt`` fixtures
+in ``tests/fixtures/receipts`` (written for these tests: Dutch, German and English layouts)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from core.receipt_text import extract_fields, find_amounts, find_dates
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "receipts"
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def vat_of(extraction) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {str(v.rate): str(v.amount) for v in extraction.vat}
+
+
+# --------------------------------------------------------------------------- amounts and dates
+
+@pytest.mark.parametrize("text, expected", [
+    ("TOTAAL 1.234,56", ["1234.56"]),
+    ("Grand Total 1,234.56", ["1234.56"]),
+    ("€ 12,50 en EUR 3.10", ["12.50", "3.10"]),
+    ("RM24.23", ["24.23"]),
+    ("Rückgeld -2,84", ["-2.84"]),
+    ("Pfand 0,25-", ["-0.25"]),
+    ("BARGELD 40 ,00", ["40.00"]),
+    ("C 7,00% 17,33 1,21 18,54", ["17.33", "1.21", "18.54"]),     # the rate is no amount
+    ("Datum 02.03.2020 09:48", []),                                # neither is a date or a time
+    ("Bon 004521 Kassa 3", []),
+    ("1.234.56", []),                                              # separators must differ
+])
+def test_amounts_in_both_notations_and_not_dates_or_rates(text: str, expected: list[str]) -> None:
+    assert [str(a.value) for a in find_amounts(text)] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Datum: 14-03-2025", date(2025, 3, 14)),
+    ("05.06.2024 08:13 Uhr", date(2024, 6, 5)),
+    ("07.04.20 14:37", date(2020, 4, 7)),
+    ("18.05.202016:07 2171/3239735", date(2020, 5, 18)),           # OCR glued date and time
+    ("02.03.2015:59", date(2020, 3, 2)),                           # 02.03.20 15:59, glued
+    ("2020-11-21", date(2020, 11, 21)),
+    ("Factuurdatum: 3 februari 2025", date(2025, 2, 3)),
+    ("18. April 2014", date(2014, 4, 18)),
+    ("02 Apr 2018 18:31", date(2018, 4, 2)),
+    ("14/Jun/2017 08:34", date(2017, 6, 14)),
+    ("le 13 novembre 2017", date(2017, 11, 13)),
+    ("March 5, 2024", date(2024, 3, 5)),
+    ("12/31/2024", date(2024, 12, 31)),                            # month first only when it must be
+])
+def test_dates_in_dutch_german_english_and_french(text: str, expected: date) -> None:
+    assert find_dates(text)[0] == expected
+
+
+def test_impossible_dates_are_not_dates() -> None:
+    assert find_dates("31.02.2024 and 2024-13-01 and 00.00.0000") == []
+
+
+# --------------------------------------------------------------------------- whole documents
+
+def test_dutch_supermarket_receipt_with_9_and_21_percent() -> None:
+    e = extract_fields(fixture("nl_supermarkt_pin.txt"))
+    assert e.total == Decimal("30.90")
+    assert vat_of(e) == {"9": "0.88", "21": "3.52"}
+    assert {str(v.rate): str(v.base) for v in e.vat} == {"9": "9.75", "21": "16.75"}
+    assert e.net == Decimal("26.50")
+    assert e.date == date(2025, 3, 14)
+    assert e.vendor == "BUURTSUPER DE LINDE"
+    assert e.vendor_kvk == "12345678"
+    assert e.vendor_vat_id == "NL853746333B01"
+    assert e.paid_hint is True                       # PIN
+    assert e.confidence["total"] >= 0.8 and e.confidence["net"] >= 0.8
+
+
+def test_dutch_invoice_takes_the_seller_not_the_customer() -> None:
+    e = extract_fields(fixture("nl_factuur_tekstlaag.txt"))
+    assert e.total == Decimal("1052.70")
+    assert vat_of(e) == {"21": "182.70"}
+    assert e.net == Decimal("870.00")
+    assert e.date == date(2025, 2, 3)                # the invoice date, not the due date
+    assert e.invoice_number == "2025-017"
+    assert e.vendor == "Fotografie Jansen"
+    assert e.vendor_kvk == "87654321"
+    assert e.vendor_vat_id == "NL000099998B57"        # not the customer's btw-id
+    assert e.vendor_iban == "NL91ABNA0417164300"
+    assert e.paid_hint is False                       # "gelieve ... over te maken"
+
+
+def test_german_cash_receipt() -> None:
+    e = extract_fields(fixture("de_kassenbon_bar.txt"))
+    assert e.total == Decimal("11.00")                # not the 20,00 handed over
+    assert vat_of(e) == {"7": "0.41", "19": "0.77"}
+    assert e.date == date(2024, 6, 5)
+    assert e.vendor == "BÄCKEREI KORNBLUME GmbH"
+    assert e.vendor_vat_id == "DE136695976"
+    assert e.currency == "EUR"
+    assert e.paid_hint is True
+
+
+def test_english_receipt_with_thousands_and_change() -> None:
+    e = extract_fields(fixture("en_receipt_grand_total.txt"))
+    assert e.total == Decimal("1216.49")
+    assert vat_of(e) == {"20": "202.75"}
+    assert e.net == Decimal("1013.74")
+    assert e.date == date(2024, 11, 21)
+    assert e.vendor == "HARBOUR BOOKS LTD"
+    assert e.invoice_number == "88-2291"
+    assert e.currency == "GBP"
+
+
+def test_webshop_confirmation_falls_back_on_the_order_number() -> None:
+    e = extract_fields(fixture("nl_webshop_bevestiging.txt"), source="html")
+    assert e.source == "html"
+    assert e.total == Decimal("238.95")
+    assert vat_of(e) == {"21": "41.47"}               # not "Totaal (incl. 21% btw) 238,95"
+    assert e.date == date(2025, 1, 2)
+    assert e.invoice_number == "KW-4471923"
+    assert e.confidence["invoice_number"] < 0.6       # an order number is only a stand-in
+    assert e.vendor is not None and "Kantoorwinkel Online" in e.vendor
+    assert e.paid_hint is True
+
+
+def test_where_readings_disagree_on_digits_the_trusted_one_wins() -> None:
+    tesseract = "SUPERMARKT ZUID\nTOTAAL 18,40\nPIN 18,40\n12-01-2025"
+    rapid = "SUPERMARKT ZUID\nTOTAAL 16,40\nPIN 16,40\nBTW 9% 1,35\n12-01-2025"
+    e = extract_fields([tesseract, rapid], source="ocr", digit_trust=(0, 1.0))
+    assert e.total == Decimal("16.40")
+    assert e.vendor == "SUPERMARKT ZUID"
+
+
+def test_cash_minus_change_finds_a_total_without_a_total_word() -> None:
+    e = extract_fields("KIOSK DE HOEK\nKoffie 2,80\nTompouce 3,10\nContant 10,00\nWisselgeld 4,10")
+    assert e.total == Decimal("5.90")
+
+
+def test_invalid_identifiers_are_not_returned() -> None:
+    e = extract_fields("WINKEL X\nBTW NL123456789B02\nIBAN NL91 ABNA 0417 1643 01\nTotaal 5,00")
+    assert e.vendor_vat_id is None and e.vendor_iban is None
+
+
+def test_nothing_to_find_gives_empty_fields() -> None:
+    e = extract_fields("")
+    assert (e.total, e.date, e.vendor, e.invoice_number, e.vat) == (None, None, None, None, ())
+    assert e.confidence == {}
+
+
+def test_german_invoice_seller_only_in_the_footer() -> None:
+    e = extract_fields(fixture("de_rechnung_textlayer.txt"))
+    assert e.total == Decimal("1556.40")
+    assert vat_of(e) == {"19": "228.00", "7": "8.40"}
+    assert e.net == Decimal("1320.00")
+    assert e.date == date(2024, 9, 12)               # not the delivery date or the due date
+    assert e.invoice_number == "RE-2024-0815"
+    assert e.vendor == "Messebau Nord GmbH"          # not the customer under "Rechnungsempfänger"
+    assert e.vendor_vat_id == "DE136695976"          # not the customer's USt-IdNr.
+    assert e.vendor_iban == "DE89370400440532013000"
+    assert e.paid_hint is False
+
+
+def test_cash_rounding_pays_the_rounded_total() -> None:
+    e = extract_fields("BLOEMIST ROOS\nTulpen 12,43\nTotaal 12,43\nAfronding -0,03\nTe betalen 12,40\n"
+                       "Contant 20,00\nWisselgeld 7,60")
+    assert e.total == Decimal("12.40")
