@@ -1,6 +1,7 @@
 """``klerk bench bot``: time per handled update through HTTP to the local Bot API double.
 
-The real Application (with PTB's real HTTPX request) talks to ``BotApiDouble`` on 127.0.0.1; updates
+The real Application (with PTB's real HTTPX request) talks to ``BotApiDouble``, in a process of its
+own on 127.0.0.1; updates
 are fed to ``process_update`` on a fixed schedule (an open-loop load: a slow turn does not slow
 the arrivals), from many people at once. Latency = from the update's arrival to the end of its
 handling, which includes every Bot API call over HTTP and every database transaction.
@@ -23,7 +24,6 @@ from bot.context import Services
 from core import storage
 from core.companies import create_company, get_or_create_person
 from klerk.bench import _machine, _update_section
-from klerk.botapi_double import BotApiDouble
 
 SELLER = dict(street="Keizersgracht 123", postcode="1015 CJ", city="Amsterdam", kvk="12345678",
               vat_id="NL000099998B57", iban="NL91ABNA0417164300", email="facturen@example.nl")
@@ -43,6 +43,34 @@ def _text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
     if text.startswith("/"):
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     return {"update_id": update_id, "message": message}
+
+
+class _DoubleProcess:
+    """The Bot API double in a process of its own, as a real Bot API server would be: the bot's
+    process then spends its CPU on the bot only."""
+
+    def start(self) -> str:
+        import socket
+        import subprocess
+        import sys
+
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        self.proc = subprocess.Popen([sys.executable, "-m", "klerk.botapi_double", str(port)])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return f"http://127.0.0.1:{port}"
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the Bot API double did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -76,7 +104,7 @@ async def _bench(database_url: str | None, *, rate: float, count: int, users: in
         engine = storage.make_engine(url)
         storage.upgrade(engine)
         _seed(engine, users)
-        double = BotApiDouble()
+        double = _DoubleProcess()
         base = double.start()
         services = Services(engine=engine, secret=b"bench-secret")
         app = build_application(services, token="bench:token", base_url=base, deliver_notifications=False)
@@ -99,7 +127,7 @@ def bench_bot(*, rate: float, count: int, users: int, rounds: int, database_url:
               write: Path | None) -> None:
     result = asyncio.run(_bench(database_url, rate=rate, count=count, users=users, rounds=rounds))
     db = "PostgreSQL" if database_url and database_url.startswith("postgresql") else "SQLite (embedded default)"
-    body = f"""## Bot: time per handled update (text turns)
+    body = f"""## Bot: time per handled update (text turns), offered {rate:g}/s
 
 Command: `klerk bench bot --rate {rate:g} --count {count} --users {users} --rounds {rounds}` —
 {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {_machine()}, database: {db}.
@@ -116,5 +144,5 @@ answers over HTTP). Medians over {rounds} rounds.
 """
     typer.echo(body)
     if write is not None:
-        _update_section(write, "bot", body)
+        _update_section(write, f"bot-{rate:g}", body)
         typer.echo(f"written to {write}")

@@ -221,10 +221,15 @@ class BotApiDouble:
 
     # ---- serving ---------------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off")
+        if not port:
+            probe = socket.socket()
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            probe.close()
+        self.port = port
+        # uvicorn binds the port itself: a socket handed in via ``sockets=`` misses its TCP tuning, and
+        # every POST then waits ~40 ms for a delayed ACK
+        config = uvicorn.Config(self.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         started = threading.Event()
 
@@ -234,7 +239,7 @@ class BotApiDouble:
             self._loop = loop
             self._new_update = asyncio.Event()
             loop.call_soon(started.set)
-            loop.run_until_complete(self._server.serve(sockets=[sock]))
+            loop.run_until_complete(self._server.serve())
 
         self._thread = threading.Thread(target=serve, name="botapi-double", daemon=True)
         self._thread.start()
@@ -248,3 +253,19 @@ class BotApiDouble:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(10)
+
+
+def serve_forever(port: int) -> None:
+    """``python -m klerk.botapi_double PORT``: the double in a process of its own (benchmarks)."""
+    double = BotApiDouble()
+    double.start(port=port)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        double.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_forever(int(sys.argv[1]))
