@@ -29,11 +29,27 @@ SELLER = dict(street="Keizersgracht 123", postcode="1015 CJ", city="Amsterdam", 
               vat_id="NL000099998B57", iban="NL91ABNA0417164300", email="facturen@example.nl")
 
 
-def _seed(engine, users: int) -> None:  # type: ignore[no-untyped-def]
+def _seed(engine, users: int, *, drafts: int = 0) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """A company per person; with ``drafts``, that many invoice drafts (user id, draft id) to send."""
+    from datetime import date
+
+    from core.contacts import create_contact
+    from core.document import DocumentKind
+    from core.documents import create_draft
+
+    out = []
     with storage.session_scope(engine) as s:
         for i in range(users):
             person = get_or_create_person(s, telegram_user_id=100000 + i, name=f"Bench {i}")
-            create_company(s, f"Bench {i}", owner=person, **SELLER)
+            company = create_company(s, f"Bench {i}", owner=person, **SELLER)
+            if i < drafts:
+                contact = create_contact(s, company.id, "Bakkerij de Vries B.V.", street="Dorpsstraat 1",
+                                         postcode="3512 AB", city="Utrecht", email="klant@example.nl")
+                doc = create_draft(s, company.id, DocumentKind.INVOICE, contact.id, today=date.today(), lines=[
+                    {"description": "Advies", "quantity": "8", "unit": "uur", "unit_price": "75"},
+                    {"description": "Drukwerk", "quantity": "3", "unit_price": "12,35", "vat_rate": "9"}])
+                out.append((100000 + i, doc.id))
+    return out
 
 
 def _text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
@@ -98,15 +114,41 @@ async def _run_load(app, texts: list[str], *, rate: float, count: int, users: in
     return latencies, time.perf_counter() - start
 
 
-async def _bench(database_url: str | None, *, rate: float, count: int, users: int, rounds: int) -> dict[str, Any]:
+async def _send_turns(app, secret: bytes, drafts: list[tuple[int, int]]) -> list[float]:  # type: ignore[no-untyped-def]
+    """Tap "Verzenden" on each draft, one after another: number, PDF + UBL, mail through SMTP."""
+    from bot.callbacks import pack
+
+    latencies = []
+    for n, (user_id, doc_id) in enumerate(drafts):
+        user = {"id": user_id, "is_bot": False, "first_name": "Bench", "language_code": "nl"}
+        payload = {"update_id": 900000 + n, "callback_query": {
+            "id": str(n), "from": user, "chat_instance": "b", "data": pack(secret, user_id, "send.mail", doc_id),
+            "message": {"message_id": 1, "date": int(time.time()), "chat": {"id": user_id, "type": "private"},
+                        "text": "…"}}}
+        t0 = time.perf_counter()
+        await app.process_update(Update.de_json(payload, app.bot))
+        latencies.append(time.perf_counter() - t0)
+    return latencies
+
+
+async def _bench(database_url: str | None, *, rate: float, count: int, users: int, rounds: int,
+                 sends: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         engine = storage.make_engine(url)
         storage.upgrade(engine)
-        _seed(engine, users)
+        drafts = _seed(engine, users, drafts=sends)
         double = _DoubleProcess()
         base = double.start()
-        services = Services(engine=engine, secret=b"bench-secret")
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.handlers import Sink
+
+        from core.mail import Relay
+
+        sink = Controller(Sink(), hostname="127.0.0.1", port=_free_port())
+        sink.start()
+        services = Services(engine=engine, secret=b"bench-secret",
+                            relay=Relay(host="127.0.0.1", port=sink.port, starttls=False, sender="f@example.nl"))
         app = build_application(services, token="bench:token", base_url=base, deliver_notifications=False)
         results = []
         async with app:
@@ -115,17 +157,32 @@ async def _bench(database_url: str | None, *, rate: float, count: int, users: in
                 latencies, elapsed = await _run_load(app, ["/help", "/cancel", "hoi", "/bedrijf"],
                                                      rate=rate, count=count, users=users)
                 results.append((latencies, elapsed))
+            send_latencies = await _send_turns(app, services.secret, drafts)
         double.stop()
+        sink.stop()
         engine.dispose()
     p50 = statistics.median(statistics.median(r[0]) for r in results)
     p99 = statistics.median(_pct(r[0], 0.99) for r in results)
     throughput = statistics.median(count / r[1] for r in results)
-    return {"p50": p50, "p99": p99, "throughput": throughput}
+    return {"p50": p50, "p99": p99, "throughput": throughput,
+            "send_p50": statistics.median(send_latencies) if send_latencies else 0.0,
+            "send_p99": _pct(send_latencies, 0.99) if send_latencies else 0.0, "sends": len(send_latencies)}
+
+
+def _free_port() -> int:
+    import socket
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return port
 
 
 def bench_bot(*, rate: float, count: int, users: int, rounds: int, database_url: str | None,
-              write: Path | None) -> None:
-    result = asyncio.run(_bench(database_url, rate=rate, count=count, users=users, rounds=rounds))
+              write: Path | None, sends: int = 20) -> None:
+    result = asyncio.run(_bench(database_url, rate=rate, count=count, users=users, rounds=rounds,
+                                sends=min(sends, users)))
     db = "PostgreSQL" if database_url and database_url.startswith("postgresql") else "SQLite (embedded default)"
     body = f"""## Bot: time per handled update (text turns), offered {rate:g}/s
 
@@ -141,6 +198,10 @@ answers over HTTP). Medians over {rounds} rounds.
 | p50 per update | {result['p50'] * 1000:.1f} ms |
 | p99 per update (goal ≤ 50 ms at 300/s) | **{result['p99'] * 1000:.1f} ms** |
 | updates handled per second (offered {rate:g}/s) | {result['throughput']:.0f} |
+| "send invoice" turn, p50 / p99 ({result['sends']} sends, one at a time) | {result['send_p50'] * 1000:.0f} ms / {result['send_p99'] * 1000:.0f} ms |
+
+A "send invoice" turn is the tap on Verzenden: the number is assigned, the PDF (WeasyPrint) and the
+UBL are made, and the mail goes through an SMTP server on 127.0.0.1 (aiosmtpd), in one unit of work.
 """
     typer.echo(body)
     if write is not None:
