@@ -12,8 +12,9 @@ from decimal import Decimal
 import facturx
 from lxml import etree
 
-from core.document import DocumentData, DocumentKind, Line, Party, VatTreatment
+from core.document import DocumentData, Line, Party, VatTreatment
 from core.einvoice_codes import (
+    XmlWriter,
     EXEMPT_CATEGORIES,
     KVK_SCHEME,
     check_einvoice_ready,
@@ -67,26 +68,10 @@ def embed_facturx(pdf: bytes, cii: bytes) -> bytes:
     )
 
 
-class _CiiWriter:
-    def __init__(self, doc: DocumentData, totals: Totals) -> None:
-        self.doc = doc
-        self.totals = totals
-        self.credit = doc.kind is DocumentKind.CREDIT_NOTE
-        self.english = doc.language == "en"
+class _CiiWriter(XmlWriter):
+    PREFIXES = _PREFIX
 
     # ---- element helpers --------------------------------------------------------------
-    def el(self, parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-        prefix, name = tag.split(":")
-        node = etree.SubElement(parent, f"{{{_PREFIX[prefix]}}}{name}", attrs)
-        if text is not None:
-            node.text = text
-        return node
-
-    def text(self, parent: etree._Element, tag: str, value: str, **attrs: str) -> None:
-        value = clean_text(value)
-        if value:
-            self.el(parent, tag, value, **attrs)
-
     def amount(self, parent: etree._Element, tag: str, value: Decimal) -> None:
         self.el(parent, tag, money_str(value))
 

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from lxml import etree
+
 from core.document import EU_COUNTRIES, DocumentData, DocumentKind, Party, VatTreatment
 from core.errors import ValidationError
 from core.money import CENT, amount_str
@@ -204,3 +206,29 @@ def check_einvoice_ready(doc: DocumentData, totals: Totals) -> None:
                  "A credit note must name the invoice it corrects")
     if owed_to_seller(doc, totals.amount_due):                                              # NL-R-007, BR-61
         _require(bool(seller.iban.strip()), "seller.iban", "The e-invoice needs your IBAN to be paid")
+
+
+class XmlWriter:
+    """What the UBL and CII builders share: the document, its totals and element helpers over a
+    prefix -> namespace map (``PREFIXES`` of the subclass)."""
+
+    PREFIXES: dict[str, str] = {}
+
+    def __init__(self, doc: DocumentData, totals: Totals) -> None:
+        self.doc = doc
+        self.totals = totals
+        self.credit = doc.kind is DocumentKind.CREDIT_NOTE
+        self.english = doc.language == "en"
+
+    def el(self, parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+        prefix, name = tag.split(":")
+        node = etree.SubElement(parent, f"{{{self.PREFIXES[prefix]}}}{name}", attrs)
+        if text is not None:
+            node.text = text
+        return node
+
+    def text(self, parent: etree._Element, tag: str, value: str, **attrs: str) -> None:
+        """A text element, left out when the text is empty (empty elements are fatal, R008)."""
+        value = clean_text(value)
+        if value:
+            self.el(parent, tag, value, **attrs)

@@ -18,8 +18,9 @@ from decimal import Decimal
 
 from lxml import etree
 
-from core.document import DocumentData, DocumentKind, Line, Party, VatTreatment
+from core.document import DocumentData, Line, Party, VatTreatment
 from core.einvoice_codes import (
+    XmlWriter,
     EXEMPT_CATEGORIES,
     KVK_SCHEME,
     UNROUTABLE_ENDPOINT,
@@ -72,28 +73,14 @@ def build_ubl(doc: DocumentData, totals: Totals, *, profile: str = "peppol") -> 
     return _UblWriter(doc, totals, profile).write()
 
 
-class _UblWriter:
+class _UblWriter(XmlWriter):
+    PREFIXES = _PREFIX
+
     def __init__(self, doc: DocumentData, totals: Totals, profile: str) -> None:
-        self.doc = doc
-        self.totals = totals
+        super().__init__(doc, totals)
         self.profile = profile
-        self.credit = doc.kind is DocumentKind.CREDIT_NOTE
-        self.english = doc.language == "en"
 
     # ---- element helpers --------------------------------------------------------------
-    def el(self, parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-        prefix, name = tag.split(":")
-        node = etree.SubElement(parent, f"{{{_PREFIX[prefix]}}}{name}", attrs)
-        if text is not None:
-            node.text = text
-        return node
-
-    def text(self, parent: etree._Element, tag: str, value: str, **attrs: str) -> None:
-        """A text element, left out when the text is empty (empty elements are fatal, R008)."""
-        value = clean_text(value)
-        if value:
-            self.el(parent, tag, value, **attrs)
-
     def amount(self, parent: etree._Element, tag: str, value: Decimal) -> None:
         self.el(parent, tag, money_str(value), currencyID=self.doc.currency)
 
