@@ -95,6 +95,8 @@ def run_serve(roles: tuple[str, ...]) -> None:
 
     settings = settings_module.load()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for chatty in ("httpx", "alembic"):      # one line per Bot API poll / migration step is noise
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     engine = make_engine(settings)
     store = FileStore(inbox_root(settings))
     services = make_services(settings, engine)
