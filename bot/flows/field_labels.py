@@ -33,6 +33,7 @@ COMPANY = {
     "reminder_text_1_nl": N_("Reminder 1 (Dutch)"), "reminder_text_1_en": N_("Reminder 1 (English)"),
     "reminder_text_2_nl": N_("Reminder 2 (Dutch)"), "reminder_text_2_en": N_("Reminder 2 (English)"),
     "reminder_text_3_nl": N_("Reminder 3 (Dutch)"), "reminder_text_3_en": N_("Reminder 3 (English)"),
+    "payment_mail": N_("Mail me every payment"),
 }
 
 CONTACT = {

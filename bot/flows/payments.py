@@ -37,12 +37,18 @@ from core.payments.figures import (
     vat_return,
     vat_return_csv,
 )
-from core.payments.reminders import approve_reminder, set_reminder_mode, skip_reminder
+from core.payments.reminders import (
+    approve_reminder,
+    postpone_reminder,
+    set_reminder_mode,
+    skip_reminder,
+)
 from core.payments.thanks import send_thanks
 
 log = logging.getLogger(__name__)
 MAX_CREDITS = 10            # unmatched credits asked about after one import
 MAX_DEBITS = 10             # missing-receipt nudges after one import
+WAIT_DAYS = 3               # "⏳ Wait 3 days" on a reminder question
 VAT_BOXES = ("1a", "1b", "1c", "1e", "3a", "3b", "5a", "5b", "5g")
 STAGE = {1: N_("first"), 2: N_("second"), 3: N_("final")}
 REVERSAL = {"refunded": N_("refunded"), "charged_back": N_("charged back by the bank")}
@@ -143,7 +149,8 @@ def reminder_due(p: dict, lang: str) -> Rendered:
         text += "\n" + tr(lang, "The customer has no e-mail address, so I cannot send it.")
     return Rendered(text, [row + [(tr(lang, "⏭ Not now"), "pay.rskip", (rid,))],
                            [(tr(lang, "📞 Call first"), "pay.rcall", (rid,)),
-                            (tr(lang, "🔎 Invoice"), "ov.doc", (int(p["invoice_id"]),))]])
+                            (tr(lang, "⏳ Wait {days} days", days=WAIT_DAYS), "pay.rwait", (rid,))],
+                           [(tr(lang, "🔎 Invoice"), "ov.doc", (int(p["invoice_id"]),))]])
 
 
 @renderer("reminder_sent")
@@ -220,6 +227,13 @@ async def approve(turn: Turn, reminder_id: str) -> None:
 async def skip(turn: Turn, reminder_id: str) -> None:
     await turn.db(skip_reminder, turn.company_id, int(reminder_id), now=turn.services.now())
     await turn.say(turn.t("⏭ Not sent. I ask again at the next reminder of the schedule."))
+
+
+@button("pay.rwait", roles=STAFF)
+async def wait(turn: Turn, reminder_id: str) -> None:
+    await turn.db(postpone_reminder, turn.company_id, int(reminder_id), days=WAIT_DAYS, now=turn.services.now())
+    await turn.say(turn.t("⏳ Fine: nothing is sent now. I ask again in {days} days, unless it is paid by then.",
+                          days=WAIT_DAYS))
 
 
 @button("pay.rcall", roles=STAFF)

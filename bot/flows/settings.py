@@ -34,7 +34,7 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "terms": (L.N_("Terms and conditions"), ()),
 }
 SECTION_OF = {code: section for section, (_, codes) in SECTIONS.items() for code in codes} | {
-    "kor": "money", "color": "brand"}
+    "kor": "money", "color": "brand", "payment_mail": "mail"}
 HINTS = {
     "pattern_invoice": L.N_("{year} becomes the year and {seq} the sequence number; {seq4} pads it with zeros."),
     "reminder_days": L.N_("Three numbers of days after the due date, for example 3,14,28."),
@@ -112,6 +112,14 @@ def _special(turn: Turn, section: str, view: SettingsView) -> tuple[list[str], l
         rows.append([turn.button(turn.t("Show an example invoice"), "set.prev")])
         return [f"• {turn.t(L.COMPANY['logo'])}: {yes_no[view.has_logo]}",
                 f"• {turn.t(L.COMPANY['color'])}: {view.values['color']}"], rows
+    if section == "mail":
+        on = view.values.get("payment_mail") == "on"
+        rows = [[turn.button(turn.t("🔕 No payment mails") if on else turn.t("📬 Mail me every payment"),
+                             "set.pmail", "off" if on else "on")]]
+        line = f"• {turn.t(L.COMPANY['payment_mail'])}: {yes_no[on]}"
+        if on and not view.values.get("email"):
+            line += " " + turn.t("(your company has no e-mail address yet)")
+        return [line], rows
     if section == "terms":
         rows = [[turn.button(turn.t("Send a PDF"), "set.terms")]]
         if view.terms_filename:
@@ -173,6 +181,15 @@ async def tap_value(turn: Turn, code: str, value: str = "") -> None:
 @button("set.kor")
 async def toggle_kor(turn: Turn, on: str) -> None:
     await _save(turn, "kor", on == "1")
+
+
+@button("set.pmail")
+async def toggle_payment_mail(turn: Turn, value: str) -> None:
+    shown = await turn.db(change_setting, turn.company_id, turn.person_id, "payment_mail", value,
+                          now=turn.services.now())
+    await show_section(turn, "mail", intro=turn.t("✅ Saved: {label} is now {value}.",
+                                                  label=turn.t(L.COMPANY["payment_mail"]),
+                                                  value=turn.t("yes") if shown == "on" else turn.t("no")))
 
 
 @button("set.iban")

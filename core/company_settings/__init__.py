@@ -11,6 +11,7 @@ Keys (values are text):
   mail_body_nl / mail_body_en      text of the sending mail, per language
   reminder_days                    days after the due date of reminders 1, 2 and 3: "3,14,28"
   reminder_text_{1,2,3}_{nl,en}    the text of each reminder, per language
+  payment_mail                     "on": mail the company's address about every payment booked ("off")
 
 The mail and reminder texts are templates filled in by ``core.sending`` and ``core.payments.letters``.
 The store takes any text within its length (the readers cope with unknown placeholders); what a person
@@ -49,6 +50,20 @@ def clean_reminder_days(value: Any, *, field: str) -> str:
     return ",".join(str(d) for d in days)
 
 
+ON = ("on", "aan", "yes", "ja", "1", "true")
+OFF = ("off", "uit", "no", "nee", "0", "false")
+
+
+def clean_on_off(value: Any, *, field: str) -> str:
+    """"on" or "off" (also aan/uit, ja/nee, yes/no, a bool)."""
+    word = str(value).strip().lower()
+    if word in ON:
+        return "on"
+    if word in OFF:
+        return "off"
+    raise ValidationError(field, "Write on or off")
+
+
 MAIL_PLACEHOLDERS = ("name", "number", "kind", "amount", "due", "valid", "iban", "holder", "reference", "link",
                      "company", "original")
 REMINDER_PLACEHOLDERS = ("contact", "number", "issue_date", "due_date", "outstanding", "days_overdue", "iban",
@@ -64,6 +79,7 @@ KEYS: dict[str, Callable[..., str]] = {
     "mail_body_en": text(5000),
     "reminder_days": optional(clean_reminder_days),
     **{f"reminder_text_{n}_{lang}": text(2000) for n in (1, 2, 3) for lang in ("nl", "en")},
+    "payment_mail": optional(clean_on_off),
     "onboarding_step": text(40),
 }
 
@@ -138,5 +154,5 @@ def reminder_days(session: Session, company_id: int) -> tuple[int, int, int]:
 
 
 __all__ = ["CompanySetting", "DEFAULT_REMINDER_DAYS", "KEYS", "MAIL_PLACEHOLDERS", "REMINDER_PLACEHOLDERS",
-           "TEMPLATES", "check_template", "clean_reminder_days", "get_setting",
+           "TEMPLATES", "check_template", "clean_on_off", "clean_reminder_days", "get_setting",
            "get_settings", "reminder_days", "set_setting"]

@@ -5,7 +5,8 @@ ends in ``apply_payment``: it keeps one ``Payment`` row per provider payment id,
 that payment should contribute to its invoice *now* (paid: the amount; refunded or charged back:
 less), and books only the difference. A replayed webhook or a re-imported statement finds the
 difference zero and changes nothing. The ``invoice_paid`` notification is written in the same
-transaction as the booking, so it exists exactly when the booking does.
+transaction as the booking, so it exists exactly when the booking does; so is the ``payment_mail``
+job (company setting ``payment_mail`` "on" and a company e-mail address), at most one per payment.
 """
 from __future__ import annotations
 
@@ -18,10 +19,16 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from core.companies import get_company
+from core.company_settings import get_setting
 from core.contacts import get_contact
+from core.document_view import format_money
 from core.documents import get_document
 from core.errors import ConflictError, ValidationError
+from core.i18n import normalize_language, translate
 from core.invoices import outstanding, record_payment
+from core.jobs import enqueue
+from core.mail import OutgoingMail
 from core.models import Document, DocumentStatus
 from core.money import ZERO, parse_decimal, round_money
 from core.outbox import notify
@@ -32,6 +39,7 @@ from core.payments.reminders import cancel_pending_reminders
 
 log = logging.getLogger(__name__)
 S = DocumentStatus
+PAYMENT_MAIL_JOB = "payment_mail"
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,7 @@ def apply_payment(session: Session, company_id: int, document_id: int, received:
         row.booked = round_money(row.booked + delta)
         notify(session, company_id, "invoice_paid", _payload(session, doc, row, delta),
                dedupe_key=f"invoice_paid:{row.id}:{row.booked}")
+        _queue_payment_mail(session, doc, row, delta, now=now)
         if doc.status == S.PAID:
             cancel_pending_reminders(session, company_id, doc.id, now=now)
         supersede_link(session, doc, now=now)
@@ -173,6 +182,34 @@ def _payload(session: Session, doc: Document, row: Payment, delta: Decimal) -> d
         "source": row.source, "method": row.method, "payment_id": row.id,
         "received_on": row.received_on.isoformat() if row.received_on else "",
     }
+
+
+def _queue_payment_mail(session: Session, doc: Document, row: Payment, delta: Decimal, *, now: datetime) -> None:
+    """If the owner wants it: one mail to the company's address per payment (dedupe on the payment)."""
+    if get_setting(session, doc.company_id, "payment_mail", "off") != "on":
+        return
+    if not get_company(session, doc.company_id).email:
+        return
+    enqueue(session, PAYMENT_MAIL_JOB, {"company_id": doc.company_id, "invoice_id": doc.id, "payment_id": row.id,
+                                        "amount": str(delta), "outstanding": str(max(outstanding(doc), ZERO))},
+            company_id=doc.company_id, dedupe_key=f"{PAYMENT_MAIL_JOB}:{row.id}", run_after=now)
+
+
+def payment_mail(session: Session, payload: dict) -> OutgoingMail | None:
+    """The ``payment_mail`` job's message, in the company's language, to the company's address as it
+    is now (None when that address was removed meanwhile)."""
+    company = get_company(session, int(payload["company_id"]))
+    if not company.email:
+        return None
+    doc = get_document(session, company.id, int(payload["invoice_id"]))
+    contact = get_contact(session, company.id, doc.contact_id)
+    lang = normalize_language(company.language)
+    values = {"number": doc.number or "", "contact": contact.name,
+              "amount": format_money(Decimal(payload["amount"]), lang, doc.currency),
+              "open": format_money(Decimal(payload["outstanding"]), lang, doc.currency)}
+    text = translate(lang, "Paid: invoice {number} from {contact} — {amount} received, {open} still open.", **values)
+    return OutgoingMail(to=(company.email,), subject=translate(lang, "Paid: invoice {number} from {contact}", **values),
+                        text=text + "\n", sender_name="Klerk")
 
 
 def invoice_payments(session: Session, company_id: int, invoice_id: int) -> list[Payment]:

@@ -11,7 +11,10 @@ Guarantees, each carried by the data rather than by timing:
     the scheduler creates the one next stage that is due — never one per missed day — and the
     following stage waits ``min_gap_days`` after it;
   * a payment that settles the invoice cancels what is pending (``cancel_pending_reminders``,
-    called by the booking, and again by every scheduler run for payments booked elsewhere).
+    called by the booking, and again by every scheduler run for payments booked elsewhere);
+  * "wait N days" (``postpone_reminder``) keeps the reminder pending and queues the question again
+    as a ``reminder_due`` notification due N days later; a decision or a cancellation in between
+    withdraws that unsent question, so a paid invoice is not asked about again.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -28,10 +32,10 @@ from core.company_settings import reminder_days
 from core.contacts import get_contact
 from core.document import DocumentKind
 from core.documents import get_document
-from core.errors import ConflictError, NotFoundError
+from core.errors import ConflictError, NotFoundError, ValidationError
 from core.invoices import outstanding
 from core.jobs import enqueue
-from core.models import Company, Contact, Document, DocumentStatus
+from core.models import Company, Contact, Document, DocumentStatus, Notification
 from core.money import ZERO
 from core.outbox import notify
 from core.payments import collection
@@ -44,6 +48,8 @@ STAGE_NAMES = {1: "first", 2: "second", 3: "final"}
 ACTIVE = ("pending", "approved")          # not yet sent, still cancellable
 OPEN = (S.SENT.value, S.PARTIALLY_PAID.value)
 MAIL_JOB = "reminder_mail"
+QUESTION = "reminder_due"                 # the outbox kind that asks the owner to decide
+LOCAL = ZoneInfo("Europe/Amsterdam")
 
 
 # ---- the schedule (pure) --------------------------------------------------------------------
@@ -206,10 +212,7 @@ def _modes(session: Session, contact_ids: list[int]) -> dict[int, ContactReminde
 
 def _create(session: Session, doc: Document, contact: Contact, stage: int, *, automatic: bool,
             today: date, now: datetime) -> Reminder | None:
-    company = get_company(session, doc.company_id)
-    is_business = bool((doc.buyer_snapshot or {}).get("is_business", contact.is_business))
-    facts = reminder_facts(stage=stage, is_business=is_business, open_amount=outstanding(doc),
-                           due_date=doc.due_date, today=today, creditor_deducts_vat=not company.kor)
+    facts = _facts(session, doc, contact, stage, today)
     reminder = Reminder(company_id=doc.company_id, document_id=doc.id, stage=stage, automatic=automatic,
                         status="approved" if automatic else "pending", due_on=today,
                         outstanding=facts.outstanding, collection_costs=facts.collection_costs,
@@ -225,9 +228,16 @@ def _create(session: Session, doc: Document, contact: Contact, stage: int, *, au
         enqueue(session, MAIL_JOB, {"reminder_id": reminder.id}, company_id=doc.company_id,
                 dedupe_key=f"{MAIL_JOB}:{reminder.id}", run_after=now)
     else:
-        notify(session, doc.company_id, "reminder_due", _payload(doc, contact, reminder, facts),
-               dedupe_key=f"reminder_due:{reminder.id}")
+        notify(session, doc.company_id, QUESTION, _payload(doc, contact, reminder, facts),
+               dedupe_key=f"{QUESTION}:{reminder.id}")
     return reminder
+
+
+def _facts(session: Session, doc: Document, contact: Contact, stage: int, today: date) -> ReminderFacts:
+    company = get_company(session, doc.company_id)
+    is_business = bool((doc.buyer_snapshot or {}).get("is_business", contact.is_business))
+    return reminder_facts(stage=stage, is_business=is_business, open_amount=outstanding(doc),
+                          due_date=doc.due_date, today=today, creditor_deducts_vat=not company.kor)
 
 
 def _payload(doc: Document, contact: Contact, reminder: Reminder, facts: ReminderFacts) -> dict:
@@ -247,6 +257,7 @@ def _cancel_settled(session: Session, company_id: int | None, now: datetime) -> 
     for r in stale:
         r.status, r.decided_at = "cancelled", now
         session.add(r)
+        _withdraw_questions(session, r)
     session.flush()
     return len(stale)
 
@@ -258,6 +269,7 @@ def cancel_pending_reminders(session: Session, company_id: int, document_id: int
     for r in pending:
         r.status, r.decided_at = "cancelled", now
         session.add(r)
+        _withdraw_questions(session, r)
     session.flush()
     return len(pending)
 
@@ -304,6 +316,7 @@ def approve_reminder(session: Session, company_id: int, reminder_id: int, *, now
         raise ConflictError(f"invoice {doc.id} is {doc.status}: the reminder is cancelled")
     reminder.status, reminder.decided_at = "approved", now
     session.add(reminder)
+    _withdraw_questions(session, reminder)
     enqueue(session, MAIL_JOB, {"reminder_id": reminder.id}, company_id=company_id,
             dedupe_key=f"{MAIL_JOB}:{reminder.id}", run_after=now)
     session.flush()
@@ -317,8 +330,54 @@ def skip_reminder(session: Session, company_id: int, reminder_id: int, *, now: d
         raise ConflictError(f"reminder {reminder_id} is {reminder.status}")
     reminder.status, reminder.decided_at = "skipped", now
     session.add(reminder)
+    _withdraw_questions(session, reminder)
     session.flush()
     return reminder
+
+
+def postpone_reminder(session: Session, company_id: int, reminder_id: int, *, days: int = 3,
+                      now: datetime) -> Notification:
+    """The owner's tap "wait N days": nothing is sent or skipped; the reminder stays pending and the
+    question comes back ``days`` days from ``now`` (a ``reminder_due`` notification due then, with
+    the facts of that day). Returns that notification. The postponement is that row: the reminder
+    table has no column for it. A payment, approval or skip in between withdraws the question."""
+    if not 1 <= days <= 60:
+        raise ValidationError("days", "Wait between 1 and 60 days")
+    reminder = _reminder(session, company_id, reminder_id)
+    if reminder.status != "pending":
+        raise ConflictError(f"reminder {reminder_id} is {reminder.status}")
+    doc = get_document(session, company_id, reminder.document_id)
+    if doc.status not in OPEN:
+        reminder.status, reminder.decided_at = "cancelled", now
+        session.add(reminder)
+        _withdraw_questions(session, reminder)
+        raise ConflictError(f"invoice {doc.id} is {doc.status}: the reminder is cancelled")
+    _withdraw_questions(session, reminder)            # a second "wait" replaces the first
+    ask_at = now + timedelta(days=days)
+    contact = get_contact(session, company_id, doc.contact_id)
+    facts = _facts(session, doc, contact, reminder.stage, ask_at.astimezone(LOCAL).date())
+    note = notify(session, company_id, QUESTION, _payload(doc, contact, reminder, facts) | {"postponed": True},
+                  dedupe_key=f"{QUESTION}:{reminder.id}:{ask_at.isoformat()}")
+    if note is None:                                 # cannot happen: the same key was withdrawn above
+        raise ConflictError(f"reminder {reminder_id} is already postponed to {ask_at:%Y-%m-%d %H:%M}")
+    note.next_attempt_at = ask_at
+    session.add(note)
+    session.flush()
+    return note
+
+
+def _withdraw_questions(session: Session, reminder: Reminder) -> int:
+    """Drop the postponed questions about ``reminder`` not yet delivered. (The scheduler's first
+    question stays as it always was: a tap on it after a decision is answered "no longer possible".)"""
+    unsent = list(session.exec(select(Notification).where(
+        Notification.company_id == reminder.company_id, Notification.kind == QUESTION,
+        Notification.sent_at.is_(None),
+        Notification.dedupe_key.startswith(f"{QUESTION}:{reminder.id}:", autoescape=True))))
+    for note in unsent:
+        session.delete(note)
+    if unsent:
+        session.flush()
+    return len(unsent)
 
 
 def pending_reminders(session: Session, company_id: int) -> list[Reminder]:

@@ -1,4 +1,5 @@
-"""The payment jobs: fetch-and-book after a webhook, retry a payment link, send an approved reminder.
+"""The payment jobs: fetch-and-book after a webhook, retry a payment link, send an approved reminder,
+mail the owner about a payment (``payment_mail``, when the company setting asks for it).
 
 ``run_payment_jobs`` takes jobs until none is due and returns how many it ran. Each job runs in
 its own units of work; a ``CoreError`` (the provider is down, a mail was refused...) is recorded
@@ -18,8 +19,9 @@ from sqlalchemy.engine import Engine
 
 from core.errors import CoreError
 from core.jobs import claim, complete, fail
-from core.mail import Relay
+from core.mail import Relay, build_message, send_message
 from core.models import Job
+from core.payments.booking import PAYMENT_MAIL_JOB, payment_mail
 from core.payments.letters import deliver_reminder
 from core.payments.links import LINK_JOB, link_failed_for_good, run_link_job
 from core.payments.providers import PaymentProvider
@@ -28,7 +30,7 @@ from core.payments.webhooks import WEBHOOK_JOB, process_mollie_webhook
 from core.storage import session_scope
 
 log = logging.getLogger(__name__)
-JOB_KINDS = (WEBHOOK_JOB, LINK_JOB, MAIL_JOB)
+JOB_KINDS = (WEBHOOK_JOB, LINK_JOB, MAIL_JOB, PAYMENT_MAIL_JOB)
 LOCAL = ZoneInfo("Europe/Amsterdam")
 
 
@@ -57,7 +59,8 @@ def run_payment_jobs(engine: Engine, services: PaymentServices, *, clock: Callab
             job = claim(session, JOB_KINDS, worker=worker, now=clock())
             if job is None:
                 return ran
-            job.dedupe_key = None        # from now on a new webhook/request queues a fresh job
+            if job.kind != PAYMENT_MAIL_JOB:   # a payment is mailed once: its key stays
+                job.dedupe_key = None        # from now on a new webhook/request queues a fresh job
             job_id, kind, payload = job.id, job.kind, dict(job.payload)
         ran += 1
         try:
@@ -96,4 +99,13 @@ def _run(engine: Engine, services: PaymentServices, kind: str, payload: dict,
             raise CoreError("no outgoing mail server configured in this process")
         return deliver_reminder(engine, services.relay, int(payload["reminder_id"]), now=now,
                                 today=now.astimezone(LOCAL).date(), mail_domain=services.mail_domain)
+    if kind == PAYMENT_MAIL_JOB:
+        if services.relay is None:
+            raise CoreError("no outgoing mail server configured in this process")
+        with session_scope(engine) as session:
+            mail = payment_mail(session, payload)
+        if mail is None:
+            return "no_address"
+        send_message(services.relay, build_message(mail, services.relay, domain=services.mail_domain))
+        return "mailed"
     raise CoreError(f"unknown payment job {kind}")

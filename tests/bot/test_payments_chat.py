@@ -17,7 +17,7 @@ from bot.context import KlerkContext
 from bot.delivery import deliver_due
 from bot.flows.payments import import_statement_file
 from core import storage
-from core.models import Document, Notification, Role
+from core.models import Document, Job, Notification, Role
 from core.payments.booking import record_manual_payment
 from core.payments.models import BankTransaction, ContactReminderMode, Payment, Reminder
 from core.payments.reminders import run_due_reminders
@@ -118,7 +118,8 @@ async def test_reminder_approved_with_one_tap_accountant_may_not(chat, engine, s
     assert sent(bot_app, 5002, before) == []                              # the accountant is not asked
     (msg,) = sent(bot_app, 5001, before)
     assert "⏰ Bakkerij de Vries B.V. is 5 dagen te laat met factuur 2026-0001 (€ 726,00 open)" in plain(msg.text)
-    assert [b for b, _ in msg.buttons][:3] == ["📧 Stuur herinnering", "⏭ Nu niet", "📞 Eerst bellen"]
+    assert [b for b, _ in msg.buttons][:4] == ["📧 Stuur herinnering", "⏭ Nu niet", "📞 Eerst bellen",
+                                               "⏳ Wacht 3 dagen"]
     refused = anna.texts(await anna.press(pack(services.secret, 5002, "pay.rok", reminder.id)))
     assert "Er is niets veranderd" in refused
     with storage.session_scope(engine) as s:
@@ -138,6 +139,53 @@ async def test_reminder_call_first_skips_the_stage(chat, engine, bot_app) -> Non
     assert "bel eerst Bakkerij de Vries B.V. (020 123 4567)" in eva.texts(await eva.tap("Eerst bellen"))
     with storage.session_scope(engine) as s:
         assert s.get(Reminder, reminder.id).status == "skipped"
+
+
+async def test_reminder_wait_three_days_then_approve(chat, engine, clock, bot_app) -> None:  # type: ignore[no-untyped-def]
+    company = seed_company(engine)
+    seed_document(engine, company, seed_contact(engine, company))
+    reminder = _overdue_reminder(engine, company)
+    clock.now = NOW + timedelta(days=35)                               # the day the invoice is 5 days late
+    eva = chat(5001)
+    await deliver_due(bot_app)
+    assert "Over 3 dagen vraag ik het opnieuw" in eva.texts(await eva.tap("Wacht 3 dagen"))
+    with storage.session_scope(engine) as s:
+        assert s.get(Reminder, reminder.id).status == "pending"
+        assert s.exec(select(Job).where(Job.kind == "reminder_mail")).all() == []
+    start = clock.now
+    clock.now = start + timedelta(days=3) - timedelta(minutes=1)
+    assert await deliver_due(bot_app) == 0                                      # not before
+    clock.now = start + timedelta(days=3)
+    before = len(bot_app.bot_data["request"].calls)
+    assert await deliver_due(bot_app) == 1
+    (msg,) = sent(bot_app, 5001, before)
+    assert "8 dagen te laat met factuur 2026-0001" in plain(msg.text)            # the facts of that day
+    assert "gaat nu de deur uit" in eva.texts(await eva.tap("Stuur herinnering"))
+    with storage.session_scope(engine) as s:
+        assert s.get(Reminder, reminder.id).status == "approved"
+    clock.now = start + timedelta(days=30)
+    assert await deliver_due(bot_app) == 0
+
+
+async def test_reminder_paid_during_the_wait_is_not_asked_again(chat, engine, clock, bot_app) -> None:  # type: ignore[no-untyped-def]
+    company = seed_company(engine)
+    invoice = seed_document(engine, company, seed_contact(engine, company))
+    reminder = _overdue_reminder(engine, company)
+    clock.now = NOW + timedelta(days=35)
+    eva = chat(5001)
+    before = len(bot_app.bot_data["request"].calls)
+    await deliver_due(bot_app)
+    (question,) = sent(bot_app, 5001, before)
+    wait = dict(question.buttons)["⏳ Wacht 3 dagen"]
+    await eva.press(wait)
+    book(engine, company, invoice, "726")                                       # paid meanwhile
+    assert await deliver_due(bot_app) == 1                                      # the "Betaald!" message
+    clock.now = clock.now + timedelta(days=3)
+    before = len(bot_app.bot_data["request"].calls)
+    assert await deliver_due(bot_app) == 0 and sent(bot_app, 5001, before) == []
+    with storage.session_scope(engine) as s:
+        assert s.get(Reminder, reminder.id).status == "cancelled"
+    assert "Dat kan niet meer" in eva.texts(await eva.press(wait))             # the old question's button
 
 
 async def test_overview_with_chart(chat, engine) -> None:  # type: ignore[no-untyped-def]

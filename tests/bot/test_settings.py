@@ -215,3 +215,14 @@ async def test_settings_offer_to_continue_an_unfinished_set_up(chat, engine) -> 
     assert "We waren gebleven bij: Handelsnaam" in eva.texts(await eva.tap("Verder met instellen"))
     with storage.session_scope(engine) as s:
         assert s.exec(select(Company)).one().name == "Studio Vos"
+
+
+async def test_payment_mail_is_toggled_in_the_mail_section(chat, engine) -> None:  # type: ignore[no-untyped-def]
+    company_id = make_company(engine)
+    eva = chat(5001)
+    await eva.send("/instellingen")
+    assert "Mail mij bij elke betaling: nee" in eva.texts(await eva.tap("E-mail"))
+    assert "Mail mij bij elke betaling is nu ja" in eva.texts(await eva.tap("📬 Mail mij bij elke betaling"))
+    assert setting(engine, company_id, "payment_mail") == "on"
+    assert "is nu nee" in eva.texts(await eva.tap("Geen mail bij betalingen"))
+    assert setting(engine, company_id, "payment_mail") == "off"

@@ -18,8 +18,9 @@ from core.models import Company, Contact, Document, Job, Notification
 from core.payments.booking import record_manual_payment
 from core.payments.letters import reminder_letter
 from core.payments.models import Reminder
-from core.payments.reminders import (Schedule, StageRecord, approve_reminder, next_stage, reminder_facts,
-                                     run_due_reminders, set_reminder_mode, skip_reminder)
+from core.outbox import due_notifications
+from core.payments.reminders import (Schedule, StageRecord, approve_reminder, next_stage, postpone_reminder,
+                                     reminder_facts, run_due_reminders, set_reminder_mode, skip_reminder)
 from core.payments.worker import PaymentServices, run_payment_jobs
 from tests.payments.conftest import Shop
 
@@ -270,3 +271,65 @@ def test_quotes_about_to_expire_get_one_nudge(engine, box) -> None:  # type: ign
     with storage.session_scope(engine) as s:
         assert get_document(s, shop.company_id, quote.id).status == "sent"
         assert s.exec(select(Job)).all() == []
+
+
+# ---- "wait 3 days" --------------------------------------------------------------------------
+
+def _questions_due(engine, now: datetime) -> list[Notification]:  # type: ignore[no-untyped-def]
+    with storage.session_scope(engine) as s:
+        return [n for n in due_notifications(s, now=now) if n.kind == "reminder_due"]
+
+
+def _deliver(engine, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    with storage.session_scope(engine) as s:
+        for note in due_notifications(s, now=now):
+            note.sent_at = now
+            s.add(note)
+
+
+def test_postpone_keeps_the_reminder_pending_and_asks_again_after_three_days(engine, box, mail_sink) -> None:  # type: ignore[no-untyped-def]
+    shop = Shop(engine, box, None)
+    invoice = shop.invoice(today=DAY0 - timedelta(days=33), term_days=30)          # 3 days late on DAY0
+    with storage.session_scope(engine) as s:
+        (reminder,) = run_due_reminders(s, today=DAY0, now=at(DAY0)).created
+    _deliver(engine, at(DAY0))                                                     # the first question
+    with storage.session_scope(engine) as s:
+        note = postpone_reminder(s, shop.company_id, reminder.id, now=at(DAY0))
+        assert note.next_attempt_at == at(DAY0 + timedelta(days=3))
+        assert s.get(Reminder, reminder.id).status == "pending"
+    assert _questions_due(engine, at(DAY0 + timedelta(days=3)) - timedelta(seconds=1)) == []
+    for day in (1, 2):                                 # the scheduler meanwhile: nothing new, nothing sent
+        with storage.session_scope(engine) as s:
+            assert run_due_reminders(s, today=DAY0 + timedelta(days=day), now=at(DAY0 + timedelta(days=day))).created == []
+    (again,) = _questions_due(engine, at(DAY0 + timedelta(days=3)))
+    assert again.payload["reminder_id"] == reminder.id and again.payload["days_overdue"] == 6
+    assert again.payload["postponed"] is True
+    with storage.session_scope(engine) as s:
+        approve_reminder(s, shop.company_id, reminder.id, now=at(DAY0 + timedelta(days=3)))
+    assert run_payment_jobs(engine, PaymentServices(relay=mail_sink.relay()),
+                            clock=lambda: at(DAY0 + timedelta(days=3))) == 1
+    assert [m["Subject"] for m in mail_sink.messages] == [f"Herinnering: factuur {invoice.number}"]
+    assert _reminders(engine) == [(invoice.id, 1, "sent")]
+    with storage.session_scope(engine) as s:
+        with pytest.raises(ConflictError):                                           # sent: no more waiting
+            postpone_reminder(s, shop.company_id, reminder.id, now=at(DAY0 + timedelta(days=3)))
+
+
+def test_a_payment_during_the_wait_withdraws_the_question(engine, box) -> None:  # type: ignore[no-untyped-def]
+    shop = Shop(engine, box, None)
+    invoice = shop.invoice(today=DAY0 - timedelta(days=33), term_days=30)
+    with storage.session_scope(engine) as s:
+        (reminder,) = run_due_reminders(s, today=DAY0, now=at(DAY0)).created
+    _deliver(engine, at(DAY0))
+    with storage.session_scope(engine) as s:
+        postpone_reminder(s, shop.company_id, reminder.id, now=at(DAY0))
+        postpone_reminder(s, shop.company_id, reminder.id, days=4, now=at(DAY0))       # a second tap replaces it
+    assert [n.next_attempt_at for n in _notes(engine, "reminder_due") if n.sent_at is None] == \
+        [at(DAY0 + timedelta(days=4))]
+    with storage.session_scope(engine) as s:
+        record_manual_payment(s, shop.company_id, invoice.id, "121.00", received_on=DAY0, now=at(DAY0 + timedelta(days=1)))
+    assert _questions_due(engine, at(DAY0 + timedelta(days=10))) == []
+    assert _reminders(engine) == [(invoice.id, 1, "cancelled")]
+    with storage.session_scope(engine) as s:
+        with pytest.raises(ConflictError):
+            postpone_reminder(s, shop.company_id, reminder.id, now=at(DAY0 + timedelta(days=2)))

@@ -22,6 +22,7 @@ from core.payments.worker import JobResult, PaymentServices, run_payment_jobs
 from core.settings import Settings
 from klerk.web import build_web_app
 from tests.conftest import NOW, TODAY
+from tests.mail_sink import MailSink, smtp_server
 from tests.payments.conftest import OTHER_KEY, Shop
 from klerk.mollie_double import LoopbackServer
 
@@ -335,3 +336,56 @@ def test_money_for_an_invoice_already_paid_is_reported_not_booked(engine, shop, 
     (note,) = _notes(engine, "payment_unapplied")
     assert (note.payload["amount"], note.payload["status"], note.payload["source"]) == ("121.00", "paid", "mollie")
     assert len(_notes(engine, "invoice_paid")) == 1                      # only the bank transfer
+
+
+# ---- the owner's "payment_mail" -------------------------------------------------------------
+
+def _set(engine, company_id: int, key: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    from core.company_settings import set_setting
+
+    with storage.session_scope(engine) as s:
+        set_setting(s, company_id, key, value, now=NOW)
+
+
+def _jobs(engine, kind: str) -> list[Job]:  # type: ignore[no-untyped-def]
+    with storage.session_scope(engine) as s:
+        return list(s.exec(select(Job).where(Job.kind == kind)))
+
+
+def test_payment_mail_goes_once_to_the_company_when_the_owner_wants_it(engine, shop, site, mollie) -> None:  # type: ignore[no-untyped-def]
+    shop.connect()
+    _set(engine, shop.company_id, "payment_mail", "on")
+    invoice = shop.invoice("1000")                                         # 1.210,00 to pay
+    link_id = _link(engine, site, shop, invoice)
+    payment_id = mollie.pay_link(link_id, consumer_name="H. de Vries")
+    sink = MailSink()
+    with smtp_server(sink) as relay:
+        services = PaymentServices(provider=site.provider, relay=relay)
+        mollie.fire_webhook(payment_id)
+        run_payment_jobs(engine, services, clock=lambda: NOW)              # books, then mails
+        mollie.fire_webhook(payment_id)                                    # a replayed webhook
+        run_payment_jobs(engine, services, clock=lambda: NOW)
+    (mail,) = sink.messages
+    assert sink.envelopes[0][1] == ["facturen@studiovos.nl"]
+    body = mail.get_content().replace("\xa0", " ")
+    assert mail["Subject"] == f"Betaald: factuur {invoice.number} van Bakkerij de Vries B.V."
+    assert f"Betaald: factuur {invoice.number} van Bakkerij de Vries B.V. — € 1.210,00 ontvangen, nog open € 0,00" in body
+    assert [j.status for j in _jobs(engine, "payment_mail")] == ["done"]
+
+
+def test_payment_mail_in_english_and_not_when_the_setting_is_off(engine, box, mollie) -> None:  # type: ignore[no-untyped-def]
+    off = Shop(engine, box, mollie, name="Uit B.V.")
+    with storage.session_scope(engine) as s:
+        record_manual_payment(s, off.company_id, off.invoice().id, "121", received_on=TODAY, now=NOW)
+    assert _jobs(engine, "payment_mail") == []
+    english = Shop(engine, box, mollie, name="Acme Ltd", language="en")
+    _set(engine, english.company_id, "payment_mail", "on")
+    invoice = english.invoice()
+    with storage.session_scope(engine) as s:
+        record_manual_payment(s, english.company_id, invoice.id, "21", received_on=TODAY, now=NOW)
+    sink = MailSink()
+    with smtp_server(sink) as relay:
+        assert run_payment_jobs(engine, PaymentServices(relay=relay), clock=lambda: NOW) == 1
+    (mail,) = sink.messages
+    assert f"Paid: invoice {invoice.number} from Bakkerij de Vries B.V. — €21.00 received, €100.00 still open." \
+        in mail.get_content()
