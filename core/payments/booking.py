@@ -142,7 +142,8 @@ def reverse_payment(session: Session, company_id: int, invoice_id: int, amount: 
                     now: datetime) -> Document:
     """Take a refunded or charged-back amount off an invoice: paid -> partially paid -> sent.
 
-    TODO(core.invoices): belongs next to ``record_payment``; kept here until core/invoices takes it.
+    The mirror image of ``core.invoices.record_payment``; only payment bookings reverse amounts, so it
+    lives with them.
     """
     doc = get_document(session, company_id, invoice_id, lock=True)
     amount = round_money(amount)
