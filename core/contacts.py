@@ -6,11 +6,29 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from core.fields import amount, apply_fields, choice, country, days, flag, language, optional, percent, text
 from core.document import Party, VatTreatment
-from core.errors import NotFoundError, ValidationError
-from core.identifiers import clean_email, clean_iban, clean_kvk, clean_postcode, clean_vat_id
+from core.errors import ValidationError
+from core.fields import (
+    amount,
+    apply_fields,
+    choice,
+    country,
+    days,
+    flag,
+    language,
+    optional,
+    percent,
+    text,
+)
+from core.identifiers import (
+    clean_email,
+    clean_iban,
+    clean_kvk,
+    clean_postcode,
+    clean_vat_id,
+)
 from core.models import Contact, ContactKind, Item, SendFormat
+from core.storage import get_scoped, save_fields
 
 
 def _emails(value: str, *, field: str) -> str:
@@ -49,18 +67,12 @@ def update_contact(session: Session, contact: Contact, **fields: Any) -> Contact
     country = cleaned.get("country", contact.country)
     if cleaned.get("postcode"):
         cleaned["postcode"] = clean_postcode(cleaned["postcode"], country)
-    for name, value in cleaned.items():
-        setattr(contact, name, value)
-    session.add(contact)
-    session.flush()
+    save_fields(session, contact, cleaned)
     return contact
 
 
 def get_contact(session: Session, company_id: int, contact_id: int) -> Contact:
-    contact = session.get(Contact, contact_id)
-    if contact is None or contact.company_id != company_id:
-        raise NotFoundError(f"contact {contact_id}")
-    return contact
+    return get_scoped(session, Contact, company_id, contact_id, "contact")
 
 
 def find_contacts(session: Session, company_id: int, query: str = "", *, limit: int = 8,
@@ -105,18 +117,12 @@ def update_item(session: Session, item: Item, **fields: Any) -> Item:
     cleaned = apply_fields(ITEM_FIELDS, fields)
     if "name" in cleaned and not cleaned["name"]:
         raise ValidationError("name", "The name is required")
-    for name, value in cleaned.items():
-        setattr(item, name, value)
-    session.add(item)
-    session.flush()
+    save_fields(session, item, cleaned)
     return item
 
 
 def get_item(session: Session, company_id: int, item_id: int) -> Item:
-    item = session.get(Item, item_id)
-    if item is None or item.company_id != company_id:
-        raise NotFoundError(f"item {item_id}")
-    return item
+    return get_scoped(session, Item, company_id, item_id, "item")
 
 
 def find_items(session: Session, company_id: int, query: str = "", *, limit: int = 8) -> list[Item]:

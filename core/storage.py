@@ -55,6 +55,25 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def get_scoped(session: Session, model: type, company_id: int, row_id: int, what: str):  # type: ignore[no-untyped-def]
+    """The row of ``model`` with ``row_id`` if it belongs to ``company_id``; else ``NotFoundError``
+    (which never says whether the row exists in another company)."""
+    from core.errors import NotFoundError
+
+    row = session.get(model, row_id)
+    if row is None or row.company_id != company_id:
+        raise NotFoundError(f"{what} {row_id}")
+    return row
+
+
+def save_fields(session: Session, row, cleaned: dict) -> None:  # type: ignore[no-untyped-def]
+    """Set already-validated fields on a row and flush."""
+    for name, value in cleaned.items():
+        setattr(row, name, value)
+    session.add(row)
+    session.flush()
+
+
 def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 

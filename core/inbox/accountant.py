@@ -2,7 +2,7 @@
 accountant's answer ("verwerkt") turning the status to processed.
 
 The mail carries the original, a UBL purchase invoice and a readable summary; its subject holds
-``[KLERK-XXXXXXXXXXXX]``, its ``Reply-To`` is the company's ingest address, so a reply or a
+``[KLERK-<12 characters>]``, its ``Reply-To`` is the company's ingest address, so a reply or a
 forward back lands in the inbox, where ``find_share_for_reply`` recognises it by the Message-ID it
 answers or by the token (the latter only from the accountant's own address).
 

@@ -168,7 +168,7 @@ class AccountantShare(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id", index=True)
     document_id: int = Field(foreign_key="inbox_document.id", unique=True)
-    token: str = Field(max_length=20, unique=True)             # KLERK-XXXXXXXXXXXX in the subject
+    token: str = Field(max_length=20, unique=True)             # "KLERK-" and 12 characters, in the subject
     message_id: str = Field(max_length=300, index=True)
     recipient: str = Field(default="", max_length=254)
     status: str = Field(default="sending", max_length=10)      # sending | sent | processed | bounced
