@@ -18,6 +18,13 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in data_dir")
     language: str = Field(default="nl", description="Default language for new companies (nl|en)")
     log_level: str = "INFO"
+    log_format: str = Field(default="text", description="text (for a terminal) or json (one object per line)")
+    storage_url: str = Field(default="", description="Where originals live: empty = data_dir/documents; "
+                             "a directory (e.g. a shared mount); or s3://bucket/prefix")
+    s3_endpoint_url: str = Field(default="", description="S3-compatible endpoint (MinIO, Ceph...); empty = AWS")
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
     secret_key: SecretStr = Field(default=SecretStr(""), description="Key for secrets at rest (Fernet, base64); "
                                   "empty = a key file in data_dir is made on first use")
 
@@ -31,6 +38,9 @@ class Settings(BaseSettings):
     http_port: int = 8080
     local_chat_port: int = Field(default=8081, description="Without a Telegram token: the local Bot API double")
     scheduler_interval_seconds: int = 600
+    scheduler_lease_seconds: int = Field(default=120, description="How long a scheduler copy holds the lease "
+                                         "without renewing it; another copy takes over after that")
+    worker_concurrency: int = Field(default=2, description="Receipt-reading processes per worker role")
 
     # outgoing mail (invoices, replies, the accountant)
     smtp_relay_host: str = Field(default="", description="SMTP server for outgoing mail; empty = mail is not sent")
