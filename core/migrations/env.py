@@ -20,5 +20,9 @@ with engine.connect() as connection:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # several services starting at once (compose, scale-out) migrate one after the other: the
+            # next one waits here, then finds the schema current and has nothing to do
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
         context.run_migrations()
     connection.commit()

@@ -20,3 +20,35 @@ def test_upgrade_is_idempotent(engine) -> None:  # type: ignore[no-untyped-def]
     before = storage.current_revision(engine)
     storage.upgrade(engine)
     assert storage.current_revision(engine) == before
+
+
+
+def test_services_starting_at_once_migrate_one_after_the_other(postgres_url) -> None:  # type: ignore[no-untyped-def]
+    """compose starts the bot, smtp, worker and scheduler services together on one empty database:
+    four processes (alembic's context is per process) upgrade it at the same moment."""
+    import subprocess
+    import sys
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"klerk_fresh_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    script = ("import sys, time; from core import storage; e = storage.make_engine(sys.argv[1]); "
+              "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); storage.upgrade(e)")
+    start_at = str(__import__("time").time() + 4)
+    try:
+        procs = [subprocess.Popen([sys.executable, "-c", script, url, start_at], stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+        assert [rc for rc, _ in results] == [0, 0, 0, 0], [err[-2000:] for _, err in results]
+        engine, reference = storage.make_engine(url), storage.make_engine(postgres_url)
+        assert storage.current_revision(engine) == storage.current_revision(reference)
+        engine.dispose(), reference.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
