@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 
+import typer
 import yaml
 
 from core.settings import Settings
 from klerk.cli import app
+from klerk.serve import ROLES
 from tests.conftest import REPO
 
 
@@ -23,13 +25,40 @@ def test_every_setting_is_in_env_example() -> None:
     assert documented() - names == set(), "documented settings that do not exist"
 
 
+def _klerk_command_parses(argv: list[str]) -> None:
+    """Resolve ``klerk a b --opt v`` through the real CLI (groups, commands, options) without running it."""
+    command = typer.main.get_command(app)
+    ctx = command.make_context("klerk", list(argv), resilient_parsing=False)
+    while hasattr(command, "resolve_command"):       # a group (typer ships its own copy of click)
+        name, command, rest = command.resolve_command(ctx, [*getattr(ctx, "_protected_args", []), *ctx.args])
+        assert command is not None, f"klerk {' '.join(argv)}: no such command"
+        ctx = command.make_context(name, rest, parent=ctx)
+    if command.name == "serve":
+        assert set(ctx.params["role"] or []) <= set(ROLES), argv
+
+
 def test_compose_file_parses_and_uses_documented_variables_and_real_commands() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    roles: set[str] = set()
     for name, service in compose["services"].items():
-        command = service.get("command")
-        if command and command[0] == "klerk":
-            assert command[1] in commands, f"{name}: klerk {command[1]} does not exist"
+        for argv in (service.get("command"), (service.get("healthcheck") or {}).get("test")):
+            if argv and argv[0] == "CMD":
+                argv = argv[1:]
+            if argv and argv[0] == "klerk":
+                _klerk_command_parses(argv[1:])
+                if argv[1] == "serve":
+                    roles |= {argv[i + 1] for i, arg in enumerate(argv) if arg == "--role"}
         for key in (service.get("environment") or {}):
             if key.startswith("KLERK_") or key.startswith("TELEGRAM_"):
                 assert key in documented(), f"{name}: {key} is not in .env.example"
+        if name != "db":
+            assert service["environment"]["KLERK_DATABASE_URL"].startswith("postgresql+psycopg://"), name
+    assert roles == set(ROLES), "every role of klerk serve has a service"
+
+
+def test_compose_check_catches_a_wrong_command() -> None:
+    import pytest
+
+    for wrong in (["serve", "--rol", "bot"], ["db", "upgrad"], ["servee"]):
+        with pytest.raises(Exception, match="No such (command|option)|no such command"):
+            _klerk_command_parses(wrong)
