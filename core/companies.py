@@ -112,6 +112,19 @@ def add_member(session: Session, company_id: int, person_id: int, role: Role) ->
     return membership
 
 
+def list_companies(session: Session) -> list[Company]:
+    """Every company of the installation, oldest first (for whoever hosts Klerk)."""
+    return list(session.exec(select(Company).order_by(Company.id)))
+
+
+def company_members(session: Session, company_id: int) -> list[tuple[Person, Role]]:
+    """The people in a company with their roles, in the order they joined (for whoever hosts Klerk;
+    members see theirs through ``core.team.team_members``)."""
+    rows = session.exec(select(Person, Membership.role).join(Membership, Membership.person_id == Person.id)
+                        .where(Membership.company_id == company_id).order_by(Membership.id))
+    return [(person, Role(role)) for person, role in rows]
+
+
 def memberships_of(session: Session, person_id: int) -> list[Membership]:
     return list(session.exec(select(Membership).where(Membership.person_id == person_id)
                              .order_by(Membership.id)))

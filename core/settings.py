@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     language: str = Field(default="nl", description="Default language for new companies (nl|en)")
     log_level: str = "INFO"
     log_format: str = Field(default="text", description="text (for a terminal) or json (one object per line)")
-    storage_url: str = Field(default="", description="Where originals live: empty = data_dir/documents; "
+    storage_url: str = Field(default="", description="Where originals live: empty = data_dir/documents/inbox; "
                              "a directory (e.g. a shared mount); or s3://bucket/prefix")
     s3_endpoint_url: str = Field(default="", description="S3-compatible endpoint (MinIO, Ceph...); empty = AWS")
     s3_region: str = ""
