@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from klerk.admin import admin_app
+
 app = typer.Typer(help="Klerk — administratie voor zzp'ers via chat en e-mail.", no_args_is_help=True,
                   add_completion=False)
 document_app = typer.Typer(help="Render and check documents described by a JSON spec.", no_args_is_help=True)
@@ -15,6 +17,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks; results go to BENCHMARKS.md.", no_args_is_help=True)
 app.add_typer(document_app, name="document")
 app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
 app.add_typer(bench_app, name="bench")
 
 EXIT_BLOCKED = 1
@@ -153,6 +156,18 @@ def serve(
     run_serve(chosen)
 
 
+@app.command()
+def healthcheck(url: Annotated[Optional[str], typer.Option(
+        help="Default: /healthz of the `klerk serve` on this machine (KLERK_HTTP_PORT)")] = None) -> None:
+    """Exit 0 when `klerk serve` answers /healthz with 200, else 1 (for Docker health checks)."""
+    from core import settings as settings_module
+    from klerk.health import local_health_url, probe_health
+
+    ok, text = probe_health(url or local_health_url(settings_module.load()))
+    typer.echo(text, err=not ok)
+    raise typer.Exit(0 if ok else 1)
+
+
 @app.command("examples")
 def examples() -> None:
     """Render the bundled example documents into <data_dir>/examples."""
@@ -241,15 +256,54 @@ def bench_extract_cmd(
 
 @bench_app.command("smtp")
 def bench_smtp_cmd(
-    messages: Annotated[int, typer.Option(help="Mails per run")] = 200,
+    messages: Annotated[int, typer.Option(help="Mails per run")] = 500,
     runs: Annotated[int, typer.Option(help="Runs (the median is reported)")] = 5,
+    connections: Annotated[int, typer.Option(help="Parallel SMTP sessions")] = 8,
     database_url: Annotated[Optional[str], typer.Option(help="Database (default: a fresh SQLite file)")] = None,
+    postgres: Annotated[bool, typer.Option(help="Klerk on a private PostgreSQL cluster (durable defaults)")] = False,
+    postfix: Annotated[bool, typer.Option(help="Postfix baseline (installs Debian's postfix if missing)")] = True,
     write: Annotated[Optional[Path], typer.Option(help="Markdown file to update")] = Path("BENCHMARKS.md"),
 ) -> None:
-    """SMTP acceptance with durable storage (mails/s on loopback) against a bare aiosmtpd sink."""
+    """SMTP acceptance with durable storage (mails/s on loopback) against Postfix and a bare aiosmtpd."""
     from klerk.bench_smtp import bench_smtp
 
-    bench_smtp(messages=messages, runs=runs, database_url=database_url, write=write)
+    bench_smtp(messages=messages, runs=runs, connections=connections, database_url=database_url, postgres=postgres,
+               postfix=postfix, write=write, say=typer.echo)
+
+
+@bench_app.command("scale")
+def bench_scale_cmd(
+    companies: Annotated[int, typer.Option(help="Companies to load")] = 10_000,
+    invoices: Annotated[int, typer.Option(help="Invoices per company")] = 100,
+    quotes: Annotated[int, typer.Option(help="Quotes per company")] = 20,
+    calls: Annotated[int, typer.Option(help="Timed calls per overview")] = 500,
+    senders: Annotated[int, typer.Option(help="Concurrent invoice sends")] = 64,
+    database_url: Annotated[Optional[str], typer.Option(help="An empty PostgreSQL database (default: a private "
+                                                              "cluster in a temporary directory)")] = None,
+    write: Annotated[Optional[Path], typer.Option(help="Markdown file to update")] = Path("BENCHMARKS.md"),
+) -> None:
+    """Overview queries (p50/p95) on a large PostgreSQL, and concurrent sends without gaps."""
+    from klerk.bench_scale import bench_scale
+
+    bench_scale(companies=companies, invoices=invoices, quotes=quotes, calls=calls, senders=senders,
+                database_url=database_url, write=write, progress=typer.echo)
+
+
+@bench_app.command("workers")
+def bench_workers_cmd(
+    companies: Annotated[int, typer.Option(help="Companies per batch (each gets the PDFs and one photo)")] = 8,
+    pdfs: Annotated[int, typer.Option(help="PDFs per company")] = 14,
+    photos: Annotated[int, typer.Option(help="Different photos in a batch")] = 8,
+    runs: Annotated[int, typer.Option(help="Runs per worker count (the median is reported)")] = 3,
+    dataset: Annotated[Optional[Path], typer.Option(help="receipts-dev (default: ../shared/datasets/receipts-dev)")] = None,
+    database_url: Annotated[Optional[str], typer.Option(help="PostgreSQL (default: a private cluster)")] = None,
+    write: Annotated[Optional[Path], typer.Option(help="Markdown file to update")] = Path("BENCHMARKS.md"),
+) -> None:
+    """Receipts per second with 1, 2 and 4 ingest worker processes on PostgreSQL."""
+    from klerk.bench_workers import DATASET, bench_workers
+
+    bench_workers(companies=companies, pdfs=pdfs, photos=photos, runs=runs, dataset=dataset or DATASET,
+                  database_url=database_url, write=write, say=typer.echo)
 
 
 @bench_app.command("payments")

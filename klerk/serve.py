@@ -2,9 +2,13 @@
 
 Roles: ``bot`` (Telegram long polling — or, without a token, the local Bot API double that
 ``klerk chat --connect`` talks to), ``smtp`` (the receipt ingest), ``imap`` (mailbox pollers),
-``worker`` (reading receipts, replies, accountant mail), ``web`` (webhooks, /healthz, the payment
-worker) and ``scheduler`` (reminders, quote nudges, KOR warnings). ``--role`` starts one of them.
-SIGTERM/SIGINT finish the work in hand and stop.
+``worker`` (reading receipts, replies, accountant mail), ``web`` (webhooks, the payment worker) and
+``scheduler`` (reminders, quote nudges, KOR warnings). ``--role`` starts one of them.
+
+Every process answers ``/healthz`` and ``/metrics`` on ``KLERK_HTTP_PORT`` (the web role's app, or a
+small ops app when the process has no web role) and logs in ``KLERK_LOG_FORMAT``. SIGTERM/SIGINT
+finish the work in hand (the job, the SMTP session, the HTTP request) and stop within
+``SHUTDOWN_SECONDS``; a job still running then is taken again by a worker when its lease runs out.
 """
 from __future__ import annotations
 
@@ -20,13 +24,46 @@ import typer
 from core import storage
 from core.inbox.store import FileStore
 from core.settings import Settings
+from klerk.health import Health, Heartbeat, smtp_check, thread_check
 
 log = logging.getLogger("klerk")
 ROLES = ("bot", "smtp", "imap", "worker", "web", "scheduler")
+SHUTDOWN_SECONDS = 20.0
+MAX_BUSY_SECONDS = 1800.0     # a role loop busy this long without a round is stuck (a mail of many parts is slow)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class RoleStop(threading.Event):
+    """The process's stop event as one role sees it. The role loops (the ingest worker, the IMAP
+    supervisor, the scheduler) look at their stop event every round and wait on it when idle, so each
+    look is the role's heartbeat, without those loops knowing about health."""
+
+    def __init__(self, shared: threading.Event, heartbeat: Heartbeat) -> None:
+        super().__init__()
+        self._shared, self.heartbeat = shared, heartbeat
+
+    def is_set(self) -> bool:
+        self.heartbeat.beat()
+        return self._shared.is_set()
+
+    def set(self) -> None:
+        self._shared.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self.heartbeat.waiting():
+            return self._shared.wait(timeout)
+
+
+def _say(settings: Settings, text: str) -> None:
+    """A message for the person at the terminal; in JSON mode a log line, so stdout stays JSON."""
+    if settings.log_format == "json":
+        for line in text.splitlines():
+            log.info("%s", line.strip())
+    else:
+        typer.echo(text)
 
 
 def run_bot(settings: Settings, services, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
@@ -41,8 +78,8 @@ def run_bot(settings: Settings, services, stop: threading.Event) -> None:  # typ
 
         double = BotApiDouble()
         base = double.start(port=settings.local_chat_port)
-        typer.echo(f"No TELEGRAM_BOT_TOKEN: the bot runs against a local chat on {base}.\n"
-                   f"  Talk to it in another terminal:  .venv/bin/klerk chat --connect {base}")
+        _say(settings, f"No TELEGRAM_BOT_TOKEN: the bot runs against a local chat on {base}.\n"
+                       f"  Talk to it in another terminal:  .venv/bin/klerk chat --connect {base}")
     bot = BotThread(services, token=token or "local:serve", base_url=base)
     bot.start()
     log.info("bot started (%s)", "Telegram" if token else "local chat")
@@ -52,26 +89,27 @@ def run_bot(settings: Settings, services, stop: threading.Event) -> None:  # typ
         double.stop()
 
 
-def run_web(settings: Settings, services, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-    import uvicorn
-
+def run_web(settings: Settings, services, stop: threading.Event, health: Health, registry) -> None:  # type: ignore[no-untyped-def]
     from core.payments.worker import PaymentServices
-    from klerk.web import PaymentWorker, build_web_app
+    from klerk.web import HttpServer, PaymentWorker, build_web_app
 
     payments = services.extra.get("payments")
     provider = getattr(payments, "provider", None)
     worker = PaymentWorker(services.engine, PaymentServices(provider=provider, relay=services.relay,
                                                             mail_domain=settings.ingest_domain), clock=_now)
     worker.start()
-    app = build_web_app(services.engine, settings, clock=_now, on_webhook=worker.wake)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                                          log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, name="klerk-http", daemon=True)
-    thread.start()
-    log.info("HTTP on %s:%s (/healthz, /webhooks/mollie)", settings.http_host, settings.http_port)
+    health.add_check("web", worker.check)
+    app = build_web_app(services.engine, settings, clock=_now, on_webhook=worker.wake, health=health,
+                        registry=registry)
+    try:
+        server = HttpServer(app, settings.http_host, settings.http_port).start()
+    except BaseException:
+        worker.stop()
+        raise
+    health.add_check("web", server.check)
+    log.info("HTTP on %s:%s (/webhooks/mollie, /healthz, /metrics)", settings.http_host, settings.http_port)
     stop.wait()
-    server.should_exit = True
-    thread.join(10)
+    server.stop()
     worker.stop()
 
 
@@ -91,26 +129,45 @@ def run_scheduler(settings: Settings, services, stop: threading.Event) -> None: 
 def run_serve(roles: tuple[str, ...]) -> None:
     from core import settings as settings_module
     from ingest.__main__ import inbox_root, run_imap, run_smtp, run_worker
+    from klerk.db_metrics import DatabaseCollector
+    from klerk.observability import build_registry, configure_logging
     from klerk.runtime import make_engine, make_services
+    from klerk.web import HttpServer, build_ops_app
 
     settings = settings_module.load()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for chatty in ("httpx", "alembic"):      # one line per Bot API poll / migration step is noise
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        configure_logging(settings, roles)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     engine = make_engine(settings)
     store = FileStore(inbox_root(settings))
     services = make_services(settings, engine)
     services.extra["inbox_store"] = store
     _add_payments(settings, services)
     stop = threading.Event()
+    database = DatabaseCollector(engine)
+    health = Health(roles, database.ping)
+    registry = build_registry(health, database)
+    stops = {name: RoleStop(stop, Heartbeat(f"the {name} role", MAX_BUSY_SECONDS)) for name in roles}
+    for name, role_stop in stops.items():
+        health.add_check(name, role_stop.heartbeat.check)
     runners: dict[str, Callable[[], None]] = {
-        "bot": lambda: run_bot(settings, services, stop),
-        "smtp": lambda: run_smtp(settings, engine, store, stop),
-        "imap": lambda: run_imap(settings, engine, store, stop),
-        "worker": lambda: run_worker(settings, engine, store, stop),
-        "web": lambda: run_web(settings, services, stop),
-        "scheduler": lambda: run_scheduler(settings, services, stop),
+        "bot": lambda: run_bot(settings, services, stops["bot"]),
+        "smtp": lambda: run_smtp(settings, engine, store, stops["smtp"]),
+        "imap": lambda: run_imap(settings, engine, store, stops["imap"]),
+        "worker": lambda: run_worker(settings, engine, store, stops["worker"]),
+        "web": lambda: run_web(settings, services, stops["web"], health, registry),
+        "scheduler": lambda: run_scheduler(settings, services, stops["scheduler"]),
     }
+    ops = None
+    if "web" not in roles:
+        try:
+            ops = HttpServer(build_ops_app(health, registry), settings.http_host, settings.http_port).start()
+        except OSError as exc:
+            log.error("%s (each process on one machine needs its own KLERK_HTTP_PORT)", exc.strerror)
+            raise typer.Exit(1) from None
+        health.add_check("http", ops.check)
     failed: list[str] = []
 
     def guarded(name: str) -> None:
@@ -125,18 +182,36 @@ def run_serve(roles: tuple[str, ...]) -> None:
         signal.signal(sig, lambda *_: stop.set())
     threads = [threading.Thread(target=guarded, args=(name,), name=f"klerk-{name}", daemon=True) for name in roles]
     for thread in threads:
+        health.add_check(thread.name.removeprefix("klerk-"), thread_check(thread, "the role's thread"))
         thread.start()
+    if "smtp" in roles:
+        health.add_check("smtp", smtp_check(settings.smtp_host, settings.smtp_port))
+    log.info("roles %s started", ", ".join(roles))
     time.sleep(1.0)
     if not stop.is_set():
-        typer.echo(_banner(settings, roles))
+        _say(settings, _banner(settings, roles))
     while not stop.is_set() and any(t.is_alive() for t in threads):
         stop.wait(0.5)
     stop.set()
-    for thread in threads:
-        thread.join(30)
-    typer.echo("Klerk stopped.")
+    health.stopping = True
+    log.info("stopping: finishing the work in hand (at most %.0f s)", SHUTDOWN_SECONDS)
+    _join(threads, SHUTDOWN_SECONDS)
+    if ops is not None:
+        ops.stop()
+    database.close()
+    _say(settings, "Klerk stopped.")
     if failed:
         raise typer.Exit(1)
+
+
+def _join(threads: list[threading.Thread], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    late = [t.name.removeprefix("klerk-") for t in threads if t.is_alive()]
+    if late:
+        log.warning("not finished after %.0f s: %s; stopping anyway (a job in hand is retried when its "
+                    "lease runs out)", seconds, ", ".join(late))
 
 
 def _add_payments(settings: Settings, services) -> None:  # type: ignore[no-untyped-def]
@@ -154,7 +229,6 @@ def _banner(settings: Settings, roles: tuple[str, ...]) -> str:
         lines.append(f"  Receipts by mail: SMTP on {settings.smtp_host}:{settings.smtp_port}. Your own address "
                      f"(bon-…@{settings.ingest_domain}) is shown by /adres in the chat; to try it:\n"
                      f"    .venv/bin/klerk send-receipt FILE   (mails FILE to your address on this port)")
-    if "web" in roles:
-        lines.append(f"  HTTP: http://{settings.http_host}:{settings.http_port}/healthz")
+    lines.append(f"  Health and metrics: http://{settings.http_host}:{settings.http_port}/healthz and /metrics")
     lines.append("  Stop with Ctrl-C.")
     return "\n".join(lines)
