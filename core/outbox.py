@@ -10,14 +10,15 @@ from core.models import Membership, Notification, Person, Role
 
 
 def notify(session: Session, company_id: int, kind: str, payload: dict, *, person_id: int | None = None,
-           dedupe_key: str | None = None) -> Notification | None:
-    """Queue a message. With ``dedupe_key`` the same fact is announced once (None if already queued)."""
+           dedupe_key: str | None = None, now: datetime | None = None) -> Notification | None:
+    """Queue a message. With ``dedupe_key`` the same fact is announced once (None if already queued).
+    ``now``: the moment of the fact (due for delivery from then); default the wall clock."""
     if dedupe_key is not None:
         exists = session.exec(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first()
         if exists is not None:
             return None
     note = Notification(company_id=company_id, person_id=person_id, kind=kind, payload=payload,
-                        dedupe_key=dedupe_key)
+                        dedupe_key=dedupe_key, **({"created_at": now, "next_attempt_at": now} if now else {}))
     session.add(note)
     session.flush()
     return note

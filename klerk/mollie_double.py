@@ -18,6 +18,7 @@ import socket
 import string
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, UTC
 from decimal import Decimal
 
@@ -34,10 +35,6 @@ DOCS = {"href": "https://docs.mollie.com/reference/v2/payments-api/get-payment",
 
 def _id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(10))
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _amount(value: Decimal | str, currency: str = "EUR") -> dict:
@@ -75,7 +72,9 @@ class LoopbackServer:
 
 
 class MollieDouble:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        """``clock``: Mollie's time (``createdAt``, ``paidAt``); tests pin it to their own day."""
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._http: LoopbackServer | None = None
         self.url = ""
         self.down = False
@@ -144,7 +143,7 @@ class MollieDouble:
     def fail(self, payment_id: str) -> None:
         with self._lock:
             payment = self._payments[payment_id]
-            payment["status"], payment["failedAt"] = "failed", _now()
+            payment["status"], payment["failedAt"] = "failed", self._now()
 
     def refund(self, payment_id: str, amount: str) -> None:
         with self._lock:
@@ -227,7 +226,7 @@ class MollieDouble:
             link = {
                 "resource": "payment-link", "id": link_id, "mode": "test", "description": data["description"],
                 "amount": data["amount"], "archived": False, "redirectUrl": data.get("redirectUrl"),
-                "webhookUrl": data.get("webhookUrl"), "profileId": self._keys[key], "createdAt": _now(),
+                "webhookUrl": data.get("webhookUrl"), "profileId": self._keys[key], "createdAt": self._now(),
                 "paidAt": None, "expiresAt": data.get("expiresAt"), "reusable": bool(data.get("reusable")),
                 "allowedMethods": data.get("allowedMethods"), "sequenceType": "oneoff", "customerId": None,
                 "_links": {
@@ -311,10 +310,10 @@ class MollieDouble:
     def _new_payment(self, key: str, data: dict) -> dict:
         payment_id = _id("tr_")
         payment = {
-            "resource": "payment", "id": payment_id, "mode": "test", "createdAt": _now(),
+            "resource": "payment", "id": payment_id, "mode": "test", "createdAt": self._now(),
             "amount": data["amount"], "description": data["description"], "method": data.get("method"),
             "metadata": data.get("metadata"), "status": "open", "isCancelable": False,
-            "expiresAt": _now(), "profileId": self._keys[key], "sequenceType": "oneoff",
+            "expiresAt": self._now(), "profileId": self._keys[key], "sequenceType": "oneoff",
             "redirectUrl": data.get("redirectUrl"), "webhookUrl": data.get("webhookUrl"),
             "amountRefunded": _amount(0, data["amount"]["currency"]),
             "amountRemaining": data["amount"],
@@ -328,8 +327,11 @@ class MollieDouble:
         self._payments[payment_id], self._owner[payment_id] = payment, key
         return payment
 
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).replace(microsecond=0).isoformat()
+
     def _mark_paid(self, payment: dict, consumer_account: str, consumer_name: str) -> None:
-        payment["status"], payment["paidAt"], payment["isCancelable"] = "paid", _now(), False
+        payment["status"], payment["paidAt"], payment["isCancelable"] = "paid", self._now(), False
         payment["details"] = {"consumerName": consumer_name, "consumerAccount": consumer_account,
                               "consumerBic": "ABNANL2A"}
         payment["settlementAmount"] = payment["amount"]

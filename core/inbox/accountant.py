@@ -127,7 +127,7 @@ def mark_share_failed(session: Session, share_id: int, reason: str, *, now: date
     payload = (receipt_facts(doc) if doc is not None else {"receipt_id": share.document_id}) | {
         "recipient": share.recipient, "reason": reason[:500]}
     outbox.notify(session, share.company_id, "accountant_share_failed", payload,
-                  dedupe_key=f"share-failed-{share.id}-{status}")
+                  dedupe_key=f"share-failed-{share.id}-{status}", now=now)
 
 
 def give_up_share(session: Session, document_id: int, reason: str, *, now: datetime) -> None:
@@ -169,11 +169,11 @@ def record_accountant_reply(session: Session, msg: InboundMessage, share: Accoun
         share.status, share.processed_at = "processed", share.processed_at or now
         session.add(share)
         outbox.notify(session, doc.company_id, "receipt_processed", receipt_facts(doc) | {"inbound_id": msg.id},
-                      dedupe_key=f"receipt-processed-{doc.id}")
+                      dedupe_key=f"receipt-processed-{doc.id}", now=now)
     else:
         outbox.notify(session, doc.company_id, "accountant_replied",
                       {"receipt_id": doc.id, "vendor": doc.vendor or None, "excerpt": reply.excerpt[:500],
-                       "inbound_id": msg.id}, dedupe_key=f"accountant-replied-{msg.id}")
+                       "inbound_id": msg.id}, dedupe_key=f"accountant-replied-{msg.id}", now=now)
 
 
 def share_for_bounce(session: Session, company_id: int, report: DeliveryReport) -> AccountantShare | None:

@@ -44,7 +44,7 @@ def record_bounce(session: Session, msg: InboundMessage, report: DeliveryReport,
             "status": recipient.status if recipient else "",
             "inbound_id": msg.id,
             "document_id": None, "number": None, **document,
-        }, dedupe_key=f"bounce-{msg.company_id}-{key}")
+        }, dedupe_key=f"bounce-{msg.company_id}-{key}", now=now)
 
 
 def _bounced_document(session: Session, company_id: int, message_id: str, reason: str) -> dict[str, object]:

@@ -46,14 +46,14 @@ def file_readings(session: Session, store: FileStore, msg: InboundMessage, readi
         session.add(doc)
         session.flush()
         docs.append(doc)
-        _announce(session, msg, doc)
+        _announce(session, msg, doc, now=now)
         if doc.status == ReceiptStatus.RECEIVED.value and doc.duplicate_of is None:
             queue_share(session, doc, trigger="arrival", now=now)
     if not docs:
         outbox.notify(session, msg.company_id, "receipt_rejected",
                       {"inbound_id": msg.id, "receipt_id": None, "filename": msg.filename or None,
                        "reason": NOTHING_USABLE, "source": msg.source},
-                      person_id=msg.person_id, dedupe_key=f"inbox-empty-{msg.id}")
+                      person_id=msg.person_id, dedupe_key=f"inbox-empty-{msg.id}", now=now)
     if msg.content is not None:           # a staged upload now lives in the store
         msg.content = None
         msg.path = docs[0].path if docs else ""
@@ -120,7 +120,7 @@ def extension(filename: str, mime: str) -> str:
     return _MIME_EXT.get(mime.lower(), "bin")
 
 
-def _announce(session: Session, msg: InboundMessage, doc: InboxDocument) -> None:
+def _announce(session: Session, msg: InboundMessage, doc: InboxDocument, *, now: datetime) -> None:
     if doc.status == ReceiptStatus.REJECTED.value:
         kind, payload = "receipt_rejected", {"receipt_id": doc.id, "filename": doc.filename or None,
                                              "reason": doc.reason}
@@ -128,7 +128,7 @@ def _announce(session: Session, msg: InboundMessage, doc: InboxDocument) -> None
         kind, payload = "receipt_received", receipt_facts(doc)
     payload |= {"inbound_id": msg.id, "source": msg.source}
     outbox.notify(session, msg.company_id, kind, payload, person_id=msg.person_id,
-                  dedupe_key=f"receipt-{doc.id}")
+                  dedupe_key=f"receipt-{doc.id}", now=now)
 
 
 def _queue_reply(session: Session, msg: InboundMessage, facts: MailFacts | None, *, now: datetime) -> None:

@@ -120,7 +120,7 @@ def refuse_imap_message(session: Session, login: ImapLogin, folder: str, uidvali
     remember_uid(session, login.account_id, folder, uidvalidity, uid, outcome="refused", now=now, inbound_id=msg.id)
     outbox.notify(session, login.company_id, "receipt_rejected",
                   {"inbound_id": msg.id, "receipt_id": None, "filename": None, "reason": reason[:500],
-                   "source": "imap"}, dedupe_key=f"inbox-refused-{msg.id}")
+                   "source": "imap"}, dedupe_key=f"inbox-refused-{msg.id}", now=now)
     return msg
 
 

@@ -144,7 +144,7 @@ def quarantine_message(session: Session, msg: InboundMessage, reason: str, *, no
     outbox.notify(session, msg.company_id, "receipt_rejected",
                   {"inbound_id": msg.id, "receipt_id": None, "filename": msg.filename or None,
                    "reason": reason[:500], "source": msg.source},
-                  person_id=msg.person_id, dedupe_key=f"inbox-quarantined-{msg.id}")
+                  person_id=msg.person_id, dedupe_key=f"inbox-quarantined-{msg.id}", now=now)
 
 
 def fail_message(session: Session, inbound_id: int, error: str, *, now: datetime) -> None:
@@ -157,7 +157,7 @@ def fail_message(session: Session, inbound_id: int, error: str, *, now: datetime
     outbox.notify(session, msg.company_id, "receipt_rejected",
                   {"inbound_id": msg.id, "receipt_id": None, "filename": msg.filename or None,
                    "reason": "processing failed", "source": msg.source},
-                  person_id=msg.person_id, dedupe_key=f"inbox-failed-{msg.id}")
+                  person_id=msg.person_id, dedupe_key=f"inbox-failed-{msg.id}", now=now)
 
 
 def set_reply_status(session: Session, inbound_id: int, status: str) -> None:

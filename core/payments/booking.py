@@ -117,11 +117,11 @@ def apply_payment(session: Session, company_id: int, document_id: int, received:
                         row.id, document_id)
             doc = get_document(session, company_id, document_id)
             notify(session, company_id, "payment_unapplied", _payload(session, doc, row, delta),
-                   dedupe_key=f"payment_unapplied:{row.id}:{target}")
+                   dedupe_key=f"payment_unapplied:{row.id}:{target}", now=now)
             return Booking(row, ZERO, unapplied=True)
         row.booked = round_money(row.booked + delta)
         notify(session, company_id, "invoice_paid", _payload(session, doc, row, delta),
-               dedupe_key=f"invoice_paid:{row.id}:{row.booked}")
+               dedupe_key=f"invoice_paid:{row.id}:{row.booked}", now=now)
         _queue_payment_mail(session, doc, row, delta, now=now)
         if doc.status == S.PAID:
             cancel_pending_reminders(session, company_id, doc.id, now=now)
@@ -132,7 +132,7 @@ def apply_payment(session: Session, company_id: int, document_id: int, received:
         supersede_link(session, doc, now=now)
         kind = "charged_back" if received.charged_back > ZERO else "refunded"
         notify(session, company_id, "payment_reversed", _payload(session, doc, row, delta) | {"reason": kind},
-               dedupe_key=f"payment_reversed:{row.id}:{row.booked}")
+               dedupe_key=f"payment_reversed:{row.id}:{row.booked}", now=now)
     session.add(row)
     session.flush()
     return Booking(row, delta)

@@ -181,7 +181,7 @@ def deliver_reminder(engine: Engine, relay: Relay, reminder_id: int, *, now: dat
         reminder = session.get(Reminder, reminder_id)
         reminder.status, reminder.sent_at, reminder.error = "sent", now, ""
         session.add(reminder)
-        notify(session, company_id, "reminder_sent", payload, dedupe_key=f"reminder_sent:{reminder_id}")
+        notify(session, company_id, "reminder_sent", payload, dedupe_key=f"reminder_sent:{reminder_id}", now=now)
     return "sent"
 
 
@@ -209,4 +209,4 @@ def _failed(session: Session, reminder: Reminder, doc: Document, contact: Contac
     notify(session, doc.company_id, "reminder_failed", {
         "reminder_id": reminder.id, "invoice_id": doc.id, "number": doc.number or "",
         "contact_id": contact.id, "contact_name": contact.name, "stage": reminder.stage, "error": error[:300],
-    }, dedupe_key=f"reminder_failed:{reminder.id}")
+    }, dedupe_key=f"reminder_failed:{reminder.id}", now=now)

@@ -64,12 +64,12 @@ def create_payment_link(session: Session, provider: PaymentProvider, company_id:
         enqueue(session, LINK_JOB, {"company_id": company_id, "invoice_id": doc.id}, company_id=company_id,
                 dedupe_key=f"{LINK_JOB}:{doc.id}", run_after=now + timedelta(minutes=1), max_attempts=8)
         notify(session, company_id, "payment_link_failed", _failed_payload(doc, str(exc), retrying=True),
-               dedupe_key=f"payment_link_failed:{doc.id}")
+               dedupe_key=f"payment_link_failed:{doc.id}", now=now)
         return LinkOutcome("retrying")
     except ProviderRejectedError as exc:
         log.warning("payment link for invoice %s refused: %s", doc.id, exc)
         notify(session, company_id, "payment_link_failed", _failed_payload(doc, str(exc), retrying=False),
-               dedupe_key=f"payment_link_refused:{doc.id}")
+               dedupe_key=f"payment_link_refused:{doc.id}", now=now)
         return LinkOutcome("failed")
 
 
@@ -224,10 +224,10 @@ def finish_iban_check(session: Session, company_id: int, payment: ProviderPaymen
     if paying and paying == _compact(company.iban):
         company.iban_verified_at = now
         session.add(company)
-        notify(session, company_id, "iban_verified", facts, dedupe_key=f"iban_verified:{request.id}")
+        notify(session, company_id, "iban_verified", facts, dedupe_key=f"iban_verified:{request.id}", now=now)
         result = "verified"
     else:
-        notify(session, company_id, "iban_mismatch", facts, dedupe_key=f"iban_mismatch:{request.id}")
+        notify(session, company_id, "iban_mismatch", facts, dedupe_key=f"iban_mismatch:{request.id}", now=now)
         result = "mismatch"
     session.flush()
     return result

@@ -229,7 +229,7 @@ def _create(session: Session, doc: Document, contact: Contact, stage: int, *, au
                 dedupe_key=f"{MAIL_JOB}:{reminder.id}", run_after=now)
     else:
         notify(session, doc.company_id, QUESTION, _payload(doc, contact, reminder, facts),
-               dedupe_key=f"{QUESTION}:{reminder.id}")
+               dedupe_key=f"{QUESTION}:{reminder.id}", now=now)
     return reminder
 
 
@@ -357,7 +357,7 @@ def postpone_reminder(session: Session, company_id: int, reminder_id: int, *, da
     contact = get_contact(session, company_id, doc.contact_id)
     facts = _facts(session, doc, contact, reminder.stage, ask_at.astimezone(LOCAL).date())
     note = notify(session, company_id, QUESTION, _payload(doc, contact, reminder, facts) | {"postponed": True},
-                  dedupe_key=f"{QUESTION}:{reminder.id}:{ask_at.isoformat()}")
+                  dedupe_key=f"{QUESTION}:{reminder.id}:{ask_at.isoformat()}", now=now)
     if note is None:                                 # cannot happen: the same key was withdrawn above
         raise ConflictError(f"reminder {reminder_id} is already postponed to {ask_at:%Y-%m-%d %H:%M}")
     note.next_attempt_at = ask_at

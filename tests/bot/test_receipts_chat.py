@@ -290,14 +290,14 @@ async def test_the_other_inbox_notifications_in_both_languages(chat, engine, bot
              "vat": [{"rate": "21", "amount": "10.41"}], "date": "2026-11-02", "low_confidence": ["total", "vendor"],
              "duplicate_of": None}
     with storage.session_scope(engine) as s:
-        outbox.notify(s, company_id, "receipt_received", facts)
-        outbox.notify(s, company_id, "receipt_rejected", {"receipt_id": None, "filename": "bon.docx",
-                                                          "reason": "office documents are not read: send a PDF"})
-        outbox.notify(s, company_id, "receipt_processed", facts | {"status": "processed"})
-        outbox.notify(s, company_id, "accountant_replied", {"receipt_id": 41, "vendor": "Shell",
-                                                            "excerpt": "Is dit zakelijk?"})
-        outbox.notify(s, company_id, "accountant_share_failed", facts | {"recipient": "boek@houder.nl",
-                                                                         "reason": "550 no such user"})
+        for kind, payload in (
+                ("receipt_received", facts),
+                ("receipt_rejected", {"receipt_id": None, "filename": "bon.docx",
+                                      "reason": "office documents are not read: send a PDF"}),
+                ("receipt_processed", facts | {"status": "processed"}),
+                ("accountant_replied", {"receipt_id": 41, "vendor": "Shell", "excerpt": "Is dit zakelijk?"}),
+                ("accountant_share_failed", facts | {"recipient": "boek@houder.nl", "reason": "550 no such user"})):
+            outbox.notify(s, company_id, kind, payload, now=NOW)
     assert await deliver_due(bot_app) == 5
     nl = [c for c in bot_app.bot_data["request"].calls if c.chat_id == eva.chat_id and c.method == "sendMessage"]
     en = [c for c in bot_app.bot_data["request"].calls if c.chat_id == bob.chat_id and c.method == "sendMessage"]

@@ -247,7 +247,7 @@ def mollie_provider():  # type: ignore[no-untyped-def]
     from core.secrets import SecretBox
     from klerk.mollie_double import MollieDouble
 
-    double = MollieDouble().start()
+    double = MollieDouble(clock=lambda: NOW).start()
     double.add_account(MOLLIE_KEY)
     box = SecretBox(Fernet.generate_key())
     yield box, MollieProvider(box, api_endpoint=double.url, public_url="https://klerk.example"), double

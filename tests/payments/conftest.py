@@ -20,7 +20,7 @@ OTHER_KEY = "test_OtherCompanyKey000000000000aa"
 
 @pytest.fixture
 def mollie():  # type: ignore[no-untyped-def]
-    double = MollieDouble().start()
+    double = MollieDouble(clock=lambda: NOW).start()
     yield double
     double.stop()
 
