@@ -21,8 +21,7 @@ from datetime import datetime, timezone
 
 import typer
 
-from core import storage
-from core.inbox.store import FileStore
+from core.inbox.store import store_from_settings
 from core.settings import Settings
 from klerk.health import Health, Heartbeat, smtp_check, thread_check
 
@@ -114,21 +113,17 @@ def run_web(settings: Settings, services, stop: threading.Event, health: Health,
 
 
 def run_scheduler(settings: Settings, services, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-    from core.payments.reminders import run_due_reminders
+    from datetime import timedelta
 
-    while not stop.is_set():
-        try:
-            with storage.session_scope(services.engine) as session:
-                now = _now()
-                run_due_reminders(session, today=now.date(), now=now)
-        except Exception:  # noqa: BLE001 - the scheduler keeps running; each run is idempotent
-            log.exception("scheduled run failed; trying again next round")
-        stop.wait(settings.scheduler_interval_seconds)
+    from klerk.scheduler import Scheduler
+
+    Scheduler(services.engine, interval=settings.scheduler_interval_seconds,
+              lease=timedelta(seconds=settings.scheduler_lease_seconds), clock=_now).run(stop)
 
 
 def run_serve(roles: tuple[str, ...]) -> None:
     from core import settings as settings_module
-    from ingest.__main__ import inbox_root, run_imap, run_smtp, run_worker
+    from ingest.__main__ import run_imap, run_smtp, run_worker
     from klerk.db_metrics import DatabaseCollector
     from klerk.observability import build_registry, configure_logging
     from klerk.runtime import make_engine, make_services
@@ -141,7 +136,7 @@ def run_serve(roles: tuple[str, ...]) -> None:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     engine = make_engine(settings)
-    store = FileStore(inbox_root(settings))
+    store = store_from_settings(settings)
     services = make_services(settings, engine)
     services.extra["inbox_store"] = store
     _add_payments(settings, services)
