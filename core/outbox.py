@@ -30,6 +30,24 @@ def due_notifications(session: Session, *, now: datetime, limit: int = 50) -> li
     ).order_by(Notification.id).limit(limit)))
 
 
+def claim_notifications(session: Session, *, now: datetime, lease: timedelta = timedelta(minutes=2),
+                        limit: int = 50) -> list[Notification]:
+    """Take the due notifications for delivery by this process: each is pushed ``lease`` into the
+    future, so another bot process (scale-out) skips it; ``mark_sent`` / ``mark_failed`` settle it.
+    A process that dies while delivering leaves its notes to come back after the lease (at least once).
+    On PostgreSQL ``SKIP LOCKED`` lets processes claim side by side; SQLite's write lock serialises."""
+    stmt = select(Notification).where(Notification.sent_at.is_(None), Notification.next_attempt_at <= now)
+    stmt = stmt.order_by(Notification.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    notes = list(session.exec(stmt.execution_options(populate_existing=True)))
+    for note in notes:
+        note.next_attempt_at = now + lease
+        session.add(note)
+    session.flush()
+    return notes
+
+
 def recipients(session: Session, note: Notification) -> list[Person]:
     """The people a notification goes to (with a Telegram account)."""
     stmt = select(Person).join(Membership, Membership.person_id == Person.id).where(
