@@ -2,7 +2,8 @@
 in a worker. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers on any number of
 machines take different jobs; on SQLite, ``BEGIN IMMEDIATE`` serialises the claim. A claim is a
 lease: a worker killed with ``kill -9`` leaves a running job whose lease runs out, and the job is
-taken again (so job handlers must be idempotent).
+taken again (so job handlers must be idempotent). A worker that is still busy ``renew``s its lease,
+so the lease can be short (a crashed worker's jobs come back soon) whatever a job takes.
 """
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ def claim(session: Session, kinds: tuple[str, ...], *, worker: str, now: datetim
     session.add(job)
     session.flush()
     return job
+
+
+def renew(session: Session, job_id: int, *, worker: str, until: datetime) -> bool:
+    """Extend the lease of a job ``worker`` is still running; False when it is no longer its job (the
+    lease ran out and another worker took it, or it finished)."""
+    result = session.execute(sa.update(Job).where(Job.id == job_id, Job.status == "running",
+                                                  Job.locked_by == worker).values(locked_until=until))
+    return result.rowcount == 1
 
 
 def complete(session: Session, job: Job, *, now: datetime) -> None:

@@ -2,7 +2,9 @@
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout, and every transaction is
 ``BEGIN IMMEDIATE``: writers queue up instead of failing halfway, which is what makes the
-numbering gap-free there too. PostgreSQL uses row locks (``SELECT ... FOR UPDATE``).
+numbering gap-free there too. ``read_scope`` is the exception: a plain (deferred) BEGIN for units of
+work that only read, such as the bot loading a chat's state on every update. PostgreSQL uses row
+locks (``SELECT ... FOR UPDATE``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+READ_ONLY_OPTION = "klerk_read_only"     # execution option: a read_scope's deferred BEGIN on SQLite
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -23,7 +26,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
         _configure_sqlite(engine, in_memory=url in ("sqlite://", "sqlite:///:memory:"))
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=60)
+    # Reconnecting: pool_pre_ping tests a pooled connection before handing it out (after a server
+    # restart every pooled connection is dead; the first failed ping drops them all). A server that
+    # is away fails a unit of work at once (the SMTP then answers 451, the worker waits and retries)
+    # instead of hanging: connect_timeout bounds a connect, TCP keepalives notice a vanished server.
+    connect_args = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                    "keepalives_count": 3} if url.startswith("postgresql") else {}
+    return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=60,
+                            connect_args=connect_args)
 
 
 def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
@@ -40,7 +50,8 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -53,6 +64,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A unit of work that only reads, rolled back at the end. On SQLite it begins DEFERRED instead of
+    IMMEDIATE: in WAL mode readers then neither wait for a writer nor hold up one. A write inside it
+    is not kept (and on SQLite may fail with "database is locked"): use ``session_scope`` to write."""
+    with Session(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def get_scoped(session: Session, model: type, company_id: int, row_id: int, what: str):  # type: ignore[no-untyped-def]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
+import socket
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -48,22 +50,42 @@ def run_smtp(settings: Settings, engine, store: FileStore, stop: threading.Event
 
 
 def run_worker(settings: Settings, engine, store: FileStore, stop: threading.Event, *,  # type: ignore[no-untyped-def]
-               isolated: bool = True, lease: timedelta = timedelta(minutes=10)) -> None:
-    from ingest.worker import Worker
+               isolated: bool = True, lease: timedelta | None = None, concurrency: int | None = None) -> None:
+    """``settings.worker_concurrency`` workers as threads, each with its own reading process; they stop
+    together on ``stop``. A worker that fails for good stops the role (and so the service) loudly."""
+    from ingest.worker import DEFAULT_LEASE, Worker
 
-    if isolated:
-        from ingest.reading_process import IsolatedReader
+    count = max(1, concurrency or settings.worker_concurrency)
+    failures: list[BaseException] = []
 
-        reader = IsolatedReader()
-    else:
-        import ingest.reading as reader  # type: ignore[no-redef]
-    worker = Worker(engine, store, reader, ingest_domain=settings.ingest_domain, relay=relay_from(settings), lease=lease)
-    log.info("ingest worker %s started", worker.name)
-    try:
-        worker.run(stop)
-    finally:
-        if isolated:
-            reader.close()  # type: ignore[union-attr]
+    def one(index: int) -> None:
+        isolated_reader = None
+        try:
+            if isolated:
+                from ingest.reading_process import IsolatedReader
+
+                reader = isolated_reader = IsolatedReader()
+            else:
+                import ingest.reading as reader  # type: ignore[no-redef]
+            worker = Worker(engine, store, reader, ingest_domain=settings.ingest_domain, relay=relay_from(settings),
+                            lease=lease or DEFAULT_LEASE, name=f"{socket.gethostname()}:{os.getpid()}:w{index}")
+            log.info("ingest worker %s started", worker.name)
+            worker.run(stop)
+        except Exception as exc:
+            log.exception("ingest worker %s stopped", index)
+            failures.append(exc)
+            stop.set()
+        finally:
+            if isolated_reader is not None:
+                isolated_reader.close()
+
+    threads = [threading.Thread(target=one, args=(i,), name=f"worker-{i}", daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {count} ingest workers failed") from failures[0]
 
 
 def run_imap(settings: Settings, engine, store: FileStore, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
@@ -86,9 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("role", choices=ROLES)
     parser.add_argument("--in-process-reading", action="store_true",
                         help="read documents in the worker process itself (no time/memory limit)")
-    parser.add_argument("--lease-seconds", type=float, default=600.0,
-                        help="how long a claimed job is this worker's before another may take it (a crashed "
-                             "worker's jobs come back after this); longer than the slowest document")
+    parser.add_argument("--lease-seconds", type=float, default=30.0,
+                        help="how long a claimed job is this worker's without a renewal before another may "
+                             "take it (a crashed worker's jobs come back after this); renewed while it runs")
     args = parser.parse_args(argv)
     settings = settings_module.load()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -12,11 +12,15 @@ Only mail of the last ``max_age_days`` (by arrival in the mailbox) is considered
 "maximum age": connecting a mailbox does not turn its whole history into receipts.
 
 ``run`` waits with IDLE where the server has it (on the first folder; the others are polled when
-IDLE returns), else polls every ``poll_interval``; on any error it reconnects with exponential
-back-off and jitter, and never stops until told to.
+IDLE returns), else polls every ``poll_interval``. Mail that arrives between the poll and the start
+of IDLE is caught by comparing UIDNEXT, so it waits for no IDLE timeout. On any error it reconnects
+with exponential back-off and jitter, and never stops until told to: up to ``max_backoff`` when the
+server answered (a wrong password is not retried every second), up to ``max_unreachable_backoff``
+when it could not be reached, so a restarted server has its pollers back within seconds.
 """
 from __future__ import annotations
 
+import imaplib
 import logging
 import random
 import threading
@@ -80,12 +84,14 @@ class ImapPoller:
     def __init__(self, engine: Engine, store: FileStore, box: SecretBox, account_id: int, *, max_message_bytes: int,
                  clock: Callable[[], datetime] = _utcnow, poll_interval: float = 60.0, idle_timeout: float = 300.0,
                  timeout: float = 30.0, batch: int = 50, min_backoff: float = 1.0, max_backoff: float = 300.0,
-                 max_age_days: int | None = 30) -> None:
+                 max_unreachable_backoff: float = 4.0, max_age_days: int | None = 30) -> None:
         self.engine, self.store, self.box, self.account_id = engine, store, box, account_id
         self.max_age_days = max_age_days
         self.max_message_bytes, self.clock, self.batch = max_message_bytes, clock, batch
         self.poll_interval, self.idle_timeout, self.timeout = poll_interval, idle_timeout, timeout
         self.min_backoff, self.max_backoff = min_backoff, max_backoff
+        self.max_unreachable_backoff = min(max_unreachable_backoff, max_backoff)
+        self._uidnext: dict[str, int] = {}       # folder -> UIDNEXT when it was last searched
 
     # ---- one pass -------------------------------------------------------------------------------
     def connect(self) -> tuple[IMAPClient, ImapLogin]:
@@ -121,6 +127,7 @@ class ImapPoller:
     def _poll_folder(self, client: IMAPClient, login: ImapLogin, folder: str) -> PollResult:
         info = client.select_folder(folder)
         uidvalidity = int(info[b"UIDVALIDITY"])
+        self._uidnext[folder] = int(info.get(b"UIDNEXT") or 0)
         marker = KEYWORD if b"\\*" in (info.get(b"PERMANENTFLAGS") or ()) else SEEN
         criteria: list = ["UNDELETED"]
         if self.max_age_days is not None:          # a mailbox's history is not a pile of receipts
@@ -203,11 +210,14 @@ class ImapPoller:
                 log.info("imap account %s is gone: its poller stops", self.account_id)
                 return
             except Exception as exc:               # the edge loop never stops: back off, reconnect
+                unreachable = isinstance(exc, (OSError, imaplib.IMAP4.abort))
+                if unreachable:
+                    delay = min(delay, self.max_unreachable_backoff)
                 log.warning("imap account %s: %s; reconnecting in %.0f s", self.account_id,
                             type(exc).__name__, delay)
                 self._record_error(type(exc).__name__)
                 stop.wait(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.max_backoff)
+                delay = min(delay * 2, self.max_unreachable_backoff if unreachable else self.max_backoff)
             finally:
                 if client is not None:
                     _close(client)
@@ -216,7 +226,10 @@ class ImapPoller:
         if not client.has_capability("IDLE"):
             stop.wait(self.poll_interval)
             return
-        client.select_folder(login.folders[0])
+        folder = login.folders[0]
+        info = client.select_folder(folder)
+        if int(info.get(b"UIDNEXT") or 0) != self._uidnext.get(folder):
+            return                               # mail came in after the search: poll again first
         client.idle()
         deadline = time.monotonic() + self.idle_timeout
         try:

@@ -4,7 +4,9 @@ One job at a time, each isolated (STYLE §3): whatever one mail does, the loop g
 final transaction records the outcome *and* completes the job, so a worker killed at any moment
 leaves either nothing or everything; the job's lease runs out and another worker redoes it, and
 ``lock_pending`` makes the redo a no-op when the first one had committed. Mail sending is the one
-effect outside the database: at least once, with the Message-ID fixed beforehand.
+effect outside the database: at least once, with the Message-ID fixed beforehand. The lease is short
+(``DEFAULT_LEASE``) and renewed every third of it while the job runs, so a killed worker's job is
+taken again within half a minute, while a slow document keeps its worker.
 
 Reading (PDF text, OCR) runs through a ``Reader``: ``ingest.reading`` itself in tests, or an
 ``IsolatedReader`` (a child process with a time and memory limit) in production, so a
@@ -16,7 +18,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -58,6 +61,7 @@ from ingest.mail_parsing import Candidate, ParsedMail, body_document, parse_mail
 
 log = logging.getLogger(__name__)
 KINDS = (JOB_KIND, REPLY_JOB, SHARE_JOB)
+DEFAULT_LEASE = timedelta(seconds=30)
 Finish = Callable[[Session], None]
 
 
@@ -73,10 +77,10 @@ def _utcnow() -> datetime:
 class Worker:
     def __init__(self, engine: Engine, store: FileStore, reader: Reader, *, ingest_domain: str, relay: Relay,
                  name: str | None = None, clock: Callable[[], datetime] = _utcnow,
-                 lease: timedelta = timedelta(minutes=10)) -> None:
+                 lease: timedelta = DEFAULT_LEASE) -> None:
         self.engine, self.store, self.reader = engine, store, reader
         self.ingest_domain, self.relay, self.clock, self.lease = ingest_domain, relay, clock, lease
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.name = (name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")[:100]
         self._handlers: dict[str, Callable[[dict, Finish], None]] = {
             JOB_KIND: self._inbox_message, REPLY_JOB: self._receipt_reply, SHARE_JOB: self._accountant_share}
 
@@ -114,11 +118,34 @@ class Worker:
         try:
             if gave_up:
                 raise RuntimeError("the job was taken too often without finishing (worker crashed or killed)")
-            self._handlers[kind](payload, finish)
+            with self._keeping_lease(job_id):
+                self._handlers[kind](payload, finish)
         except Exception as exc:                   # isolate: record on the job, go on with the next
             log.exception("job %s (%s) failed", job_id, kind)
             self._record_failure(job_id, kind, payload, exc, gave_up=gave_up)
         return True
+
+    @contextmanager
+    def _keeping_lease(self, job_id: int) -> Iterator[None]:
+        """A heartbeat: renew the job's lease every third of it for as long as the job runs."""
+        done = threading.Event()
+        beat = threading.Thread(target=self._renew_lease, args=(job_id, done), name=f"lease-{job_id}", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beat.join(timeout=1)
+
+    def _renew_lease(self, job_id: int, done: threading.Event) -> None:
+        every = max(self.lease.total_seconds() / 3, 0.05)
+        while not done.wait(every):
+            try:
+                with storage.session_scope(self.engine) as s:
+                    if not jobs.renew(s, job_id, worker=self.name, until=self.clock() + self.lease):
+                        return                 # taken over or finished: lock_pending keeps it once
+            except Exception:                  # the database is away: the next beat tries again
+                log.warning("worker %s: could not renew the lease of job %s", self.name, job_id)
 
     def _record_failure(self, job_id: int, kind: str, payload: dict, exc: Exception, *, gave_up: bool) -> None:
         now = self.clock()
