@@ -13,6 +13,7 @@ import importlib
 import logging
 import multiprocessing
 import resource
+import signal
 import time
 from multiprocessing.connection import Connection
 from typing import Any
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 
 def _serve(conn: Connection, module: str, memory_limit: int | None) -> None:
+    # Ctrl-C reaches the whole process group: the worker finishes the document in hand and then
+    # closes the pipe, so the child must not die of the same SIGINT halfway through a read
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     reader = importlib.import_module(module)
@@ -40,8 +44,13 @@ def _serve(conn: Connection, module: str, memory_limit: int | None) -> None:
             reply = (False, exc)
         try:
             conn.send(reply)
+        except OSError:                             # the worker is gone (killed): nobody to answer
+            return
         except Exception as exc:                    # an exception that does not pickle
-            conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"[:500])))
+            try:
+                conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"[:500])))
+            except OSError:
+                return
 
 
 class IsolatedReader:

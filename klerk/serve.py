@@ -28,7 +28,7 @@ from klerk.health import Health, Heartbeat, smtp_check, thread_check
 log = logging.getLogger("klerk")
 ROLES = ("bot", "smtp", "imap", "worker", "web", "scheduler")
 SHUTDOWN_SECONDS = 20.0
-MAX_BUSY_SECONDS = 1800.0     # a role loop busy this long without a round is stuck (a mail of many parts is slow)
+MAX_BUSY_SECONDS = 1800.0     # a role loop busy this long without a round is stuck (job leases are 30 s, renewed while a job runs)
 
 
 def _now() -> datetime:
