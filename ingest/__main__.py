@@ -46,7 +46,7 @@ def run_smtp(settings: Settings, engine, store: FileStore, stop: threading.Event
     controller.start()
     log.info("SMTP ingest listening on %s:%s", settings.smtp_host, settings.smtp_port)
     stop.wait()
-    controller.stop()
+    controller.drain()
 
 
 def run_worker(settings: Settings, engine, store: FileStore, stop: threading.Event, *,  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import re
 import time
+import weakref
 from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -127,8 +128,30 @@ class IngestHandler:
 
 
 class IngestController(Controller):
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.sessions: weakref.WeakSet[IngestSMTP] = weakref.WeakSet()
+
     def factory(self) -> IngestSMTP:
-        return IngestSMTP(self.handler, **self.SMTP_kwargs)
+        session = IngestSMTP(self.handler, **self.SMTP_kwargs)
+        self.sessions.add(session)
+        return session
+
+    def _in_transaction(self) -> bool:
+        """A session between MAIL FROM and the reply to its DATA (a sender we owe an answer)."""
+        return any(s.envelope is not None and s.envelope.mail_from is not None and s.transport is not None
+                   and not s.transport.is_closing() for s in list(self.sessions))
+
+    def drain(self, timeout: float = 15.0) -> None:
+        """Stop gracefully (SIGTERM): no new connections; a mail in hand gets its answer; then stop.
+        After ``timeout`` the rest is cut off: those senders got no 250 and will try again."""
+        if self.loop.is_running() and self.server is not None:
+            self.loop.call_soon_threadsafe(self.server.close)
+        deadline = time.monotonic() + timeout
+        while self._in_transaction() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.1)                     # let the last reply leave the socket
+        self.stop()
 
 
 def make_controller(handler: IngestHandler, *, host: str, port: int, max_message_bytes: int,

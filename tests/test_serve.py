@@ -201,8 +201,6 @@ def test_json_logs_are_one_object_a_line_on_both_streams(tmp_path: Path) -> None
     assert any(line["logger"] == "telegram.ext.Application" for line in lines)
 
 
-@pytest.mark.xfail(strict=True, reason="ingest's run_smtp stops aiosmtpd by cancelling the sessions in hand; "
-                                       "the drain it needs is described in the observability report")
 def test_sigterm_lets_the_smtp_session_in_hand_finish(tmp_path: Path) -> None:
     data = tmp_path / "data"
     served = serve(data, "smtp")
