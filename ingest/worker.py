@@ -55,6 +55,7 @@ from core.inbox.messages import (
 from core.inbox.models import MessageStatus
 from core.inbox.replies import receipt_reply
 from core.inbox.store import FileStore
+from core.logcontext import log_context
 from core.mail import MailDeliveryError, Relay, build_message, send_message
 from core.models import Job
 from ingest.mail_parsing import Candidate, ParsedMail, body_document, parse_mail, text_as_html
@@ -106,7 +107,7 @@ class Worker:
             job = jobs.claim(s, KINDS, worker=self.name, now=self.clock(), lease=self.lease)
             if job is None:
                 return False
-            job_id, kind, payload = job.id, job.kind, dict(job.payload)
+            job_id, kind, payload, company_id = job.id, job.kind, dict(job.payload), job.company_id
             gave_up = job.attempts > job.max_attempts    # it crashed the worker (kill, OOM) each time
         assert job_id is not None
 
@@ -115,14 +116,15 @@ class Worker:
             if done is not None and done.status == "running":
                 jobs.complete(session, done, now=self.clock())
 
-        try:
-            if gave_up:
-                raise RuntimeError("the job was taken too often without finishing (worker crashed or killed)")
-            with self._keeping_lease(job_id):
-                self._handlers[kind](payload, finish)
-        except Exception as exc:                   # isolate: record on the job, go on with the next
-            log.exception("job %s (%s) failed", job_id, kind)
-            self._record_failure(job_id, kind, payload, exc, gave_up=gave_up)
+        with log_context(job_id=job_id, job_kind=kind, company_id=company_id):
+            try:
+                if gave_up:
+                    raise RuntimeError("the job was taken too often without finishing (worker crashed or killed)")
+                with self._keeping_lease(job_id):
+                    self._handlers[kind](payload, finish)
+            except Exception as exc:                   # isolate: record on the job, go on with the next
+                log.exception("job %s (%s) failed", job_id, kind)
+                self._record_failure(job_id, kind, payload, exc, gave_up=gave_up)
         return True
 
     @contextmanager
