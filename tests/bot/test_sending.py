@@ -20,6 +20,7 @@ from tests.bot.seed import (
     seed_document,
     seed_member,
 )
+from tests.conftest import NOW
 from tests.mail_sink import MailSink, RefusingSink
 
 
@@ -165,7 +166,7 @@ async def test_a_bounce_is_reported_and_the_invoice_resent(chat, engine, service
     with storage.session_scope(engine) as s:                     # what the ingest does with the DSN
         bounced = mark_bounced(s, company, sink.messages[0]["Message-ID"], "550 5.1.1 user unknown")
         notify(s, company, "invoice_bounced", {"document_id": bounced.id, "number": bounced.number,
-                                               "recipient": "oud@bakkerijdevries.nl", "reason": "550 5.1.1 user unknown"})
+                                               "recipient": "oud@bakkerijdevries.nl", "reason": "550 5.1.1 user unknown"}, now=NOW)
     assert document(engine, company, doc.id).delivery == "bounced"
     before = len(bot_app.bot_data["request"].calls)
     assert await deliver_due(bot_app) == 1
@@ -188,7 +189,7 @@ async def test_a_bounce_without_a_document_is_still_told(chat, engine, bot_app) 
     chat(5001, language="en")
     with storage.session_scope(engine) as s:
         notify(s, company, "invoice_bounced", {"message_id": "<x@klerk.test>", "recipient": "x@example.com",
-                                               "reason": "mailbox full"})
+                                               "reason": "mailbox full"}, now=NOW)
     before = len(bot_app.bot_data["request"].calls)
     assert await deliver_due(bot_app) == 1
     [note] = [c for c in bot_app.bot_data["request"].calls[before:] if c.method == "sendMessage"]
