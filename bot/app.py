@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections import defaultdict
 
 from telegram import BotCommand, Update
@@ -19,13 +18,12 @@ import bot.flows  # noqa: F401  (registers every flow with the router)
 from bot.callbacks import ForgedCallbackError, unpack
 from bot.context import KlerkContext, Services
 from bot.delivery import start_delivery, stop_delivery
+from bot.http_request import make_request
 from bot.router import REGISTRY, Turn
 from bot.texts import t
-from core.companies import get_or_create_person, memberships_of
-from core.conversations import load_chat_state, save_chat_state
+from core.conversations import enroll_chat_person, find_chat_context, save_chat_state
 from core.errors import AccessDeniedError, ConflictError, NotFoundError, ValidationError
 from core.i18n import normalize_language
-from core.models import Membership, Person, Role
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000
@@ -40,13 +38,9 @@ def build_application(services: Services, *, token: str, base_url: str = "https:
                .base_url(base_url.rstrip("/") + "/bot")
                .base_file_url(base_url.rstrip("/") + "/file/bot")
                .post_init(on_startup).post_shutdown(_post_shutdown))
-    if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
-    else:   # PTB's default is ONE connection: every answer would queue behind the previous one;
-            # and without TCP_NODELAY a request's body waits ~40 ms for the delayed ACK of its headers
-        nodelay = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
-        builder = (builder.connection_pool_size(64).pool_timeout(10.0).socket_options(nodelay)
-                   .get_updates_socket_options(nodelay))
+    if request is None:
+        request, updates_request = make_request(pool_size=64), make_request(pool_size=1, for_updates=True)
+    builder = builder.request(request).get_updates_request(updates_request or request)
     app = builder.build()
     app.bot_data["services"] = services
     app.bot_data["locks"] = defaultdict(asyncio.Lock)
@@ -70,30 +64,25 @@ async def _post_shutdown(app: Application) -> None:
     await stop_delivery(app)
 
 
-def _load_turn(session, chat_id: int, user, update: Update, context: KlerkContext) -> Turn:  # type: ignore[no-untyped-def]
-    person = get_or_create_person(session, telegram_user_id=user.id, name=user.full_name or "",
-                                  lang=normalize_language(user.language_code))
-    state = load_chat_state(session, chat_id, user.id)
-    memberships = {m.company_id: m for m in memberships_of(session, person.id)}
-    membership: Membership | None = memberships.get(state.company_id) if state.company_id else None
-    if membership is None and memberships:
-        membership = next(iter(memberships.values()))
-    return Turn(update=update, context=context, chat_id=chat_id, user_id=user.id, person_id=person.id,
-                language=normalize_language(person.language),
-                company_id=membership.company_id if membership else None,
-                role=Role(membership.role) if membership else None,
-                flow=state.flow, step=state.step, data=dict(state.data or {}))
+async def load_turn(update: Update, context: KlerkContext) -> Turn:
+    """The chat's state and the person's role, in one read-only query; the first update of a new
+    person makes the person (a second, writing unit of work, once)."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    services = context.services
+    found = await services.read(find_chat_context, chat.id, user.id)
+    if found is None:
+        found = await services.db(enroll_chat_person, chat.id, user.id, name=user.full_name or "",
+                                  language=normalize_language(user.language_code))
+    return Turn(update=update, context=context, chat_id=chat.id, user_id=user.id, person_id=found.person_id,
+                language=normalize_language(found.language), company_id=found.company_id, role=found.role,
+                flow=found.flow, step=found.step, data=found.data)
 
 
-def _save_turn(session, turn: Turn) -> None:  # type: ignore[no-untyped-def]
-    state = load_chat_state(session, turn.chat_id, turn.user_id)
-    state.flow, state.step, state.data = turn.flow, turn.step, turn.data
-    state.company_id, state.language = turn.company_id, turn.language
-    save_chat_state(session, state, now=turn.services.now())
-    person = session.get(Person, turn.person_id)
-    if person.language != turn.language:
-        person.language = turn.language
-        session.add(person)
+def _save_turn(session, turn: Turn, *, language_changed: bool) -> None:  # type: ignore[no-untyped-def]
+    save_chat_state(session, turn.chat_id, turn.user_id, flow=turn.flow, step=turn.step, data=turn.data,
+                    company_id=turn.company_id, language=turn.language, now=turn.services.now(),
+                    person_id=turn.person_id if language_changed else None)
 
 
 async def dispatch(update: Update, context: KlerkContext) -> None:
@@ -102,8 +91,8 @@ async def dispatch(update: Update, context: KlerkContext) -> None:
         return
     services = context.services
     async with context.bot_data["locks"][chat.id]:
-        turn = await services.db(_load_turn, chat.id, user, update, context)
-        before = _snapshot(turn)
+        turn = await load_turn(update, context)
+        before, language = _snapshot(turn), turn.language
         try:
             await route(turn, update)
         except ValidationError as exc:
@@ -125,7 +114,7 @@ async def dispatch(update: Update, context: KlerkContext) -> None:
                                   "Nothing was changed now."))
             return
         if _snapshot(turn) != before:
-            await services.db(_save_turn, turn)
+            await services.db(_save_turn, turn, language_changed=turn.language != language)
 
 
 def _snapshot(turn: Turn) -> tuple:

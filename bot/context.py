@@ -46,6 +46,14 @@ class Services:
                 return fn(session, *args, **kwargs)
         return await asyncio.to_thread(unit)
 
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(session, *args)`` in a unit of work that only reads (``storage.read_scope``: on
+        SQLite a deferred transaction, so it never queues behind a writer), off the event loop."""
+        def unit() -> T:
+            with storage.read_scope(self.engine) as session:
+                return fn(session, *args, **kwargs)
+        return await asyncio.to_thread(unit)
+
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking work (rendering, mail) off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)

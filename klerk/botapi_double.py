@@ -3,8 +3,11 @@ bot in a terminal without Telegram) and ``klerk bench bot``.
 
 It implements the methods Klerk uses — getMe, getUpdates (long polling), sendMessage, sendPhoto,
 sendDocument, editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendChatAction,
-setMyCommands, deleteWebhook, getFile and file downloads — with Bot API shaped JSON. The "person"
-side pushes updates with ``push_*`` and reads what the bot sent from ``sent``.
+setMyCommands, setWebhook, deleteWebhook, getWebhookInfo, getFile and file downloads — with Bot API
+shaped JSON. The "person" side pushes updates with ``push_*`` and reads what the bot sent from ``sent``.
+
+With a webhook set, updates are POSTed to it (``klerk.botapi_webhook``) instead of being served by
+getUpdates (which then answers 409, as Telegram does).
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from klerk.botapi_webhook import Webhook, WebhookDelivery
+
 BOT_ID = 7000000001
 
 
@@ -38,8 +43,11 @@ class Sent:
 
 
 class BotApiDouble:
-    def __init__(self, *, username: str = "klerk_local_bot") -> None:
+    def __init__(self, *, username: str = "klerk_local_bot", webhook_backends: list[str] | None = None) -> None:
         self.username = username
+        self.webhook_backends = list(webhook_backends or [])     # a sticky load balancer in front of the hook
+        self._delivery: WebhookDelivery | None = None
+        self._acks: dict[int, asyncio.Future[float]] = {}
         self.sent: list[Sent] = []
         self.files: dict[str, tuple[str, bytes]] = {}
         self._updates: list[dict[str, Any]] = []
@@ -60,16 +68,88 @@ class BotApiDouble:
             Route("/_person/update", self._person_update, methods=["POST"]),
             Route("/_person/file", self._person_file, methods=["POST"]),
             Route("/_person/sent", self._person_sent, methods=["GET"]),
+            Route("/_person/load", self._person_load, methods=["POST"]),
         ])
 
     # the person's side over HTTP, for `klerk chat --connect` (a terminal talking to `klerk serve`)
     async def _person_update(self, request: Request) -> Response:
         payload = await request.json()
         update = {"update_id": next(self._update_ids), **payload}
+        self._add_update(update)
+        return JSONResponse({"ok": True, "update_id": update["update_id"]})
+
+    async def _person_load(self, request: Request) -> Response:
+        """Open-loop load for ``klerk bench bot --webhook``: ``count`` text updates at ``rate``/s from
+        ``users`` people; answers each update's time from its arrival here to the webhook's 2xx."""
+        spec = await request.json()
+        rate, count, users, base = float(spec["rate"]), int(spec["count"]), int(spec["users"]), int(spec["user_base"])
+        texts: list[str] = spec["texts"]
+        loop = asyncio.get_running_loop()
+        futures, started = [], []
+        start = time.perf_counter()
+        for i in range(count):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            user = self.user(base + i % users, first_name="Bench")
+            message = self._text_message(user, texts[i % len(texts)])
+            update = {"update_id": next(self._update_ids), "message": message}
+            future: asyncio.Future[float] = loop.create_future()
+            self._acks[update["update_id"]] = future
+            started.append(time.perf_counter())
+            futures.append(future)
+            self._add_update(update)
+        acked = await asyncio.gather(*futures)
+        return JSONResponse({"ok": True, "elapsed": time.perf_counter() - start,
+                             "latencies": [done - began for done, began in zip(acked, started)]})
+
+    def _add_update(self, update: dict[str, Any]) -> None:
+        if self._delivery is not None:
+            self._delivery.add(update)
+            return
         self._updates.append(update)
         assert self._new_update is not None
         self._new_update.set()
-        return JSONResponse({"ok": True, "update_id": update["update_id"]})
+
+    def _acked(self, update_id: int) -> None:
+        future = self._acks.pop(update_id, None)
+        if future is not None and not future.done():
+            future.set_result(time.perf_counter())
+
+    def _given_back(self, updates: list[dict[str, Any]]) -> None:
+        self._updates = sorted(self._updates + updates, key=lambda u: u["update_id"])
+        if updates and self._new_update is not None:
+            self._new_update.set()
+
+    def _set_webhook(self, params: dict[str, Any]) -> None:
+        if self._delivery is not None:
+            self._delivery.stop()
+            self._delivery = None
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            self._updates = []
+        url = str(params.get("url") or "")
+        if not url:
+            return
+        allowed = params.get("allowed_updates") or []
+        webhook = Webhook(url=url, secret_token=str(params.get("secret_token") or ""),
+                          max_connections=int(params.get("max_connections") or 40),
+                          allowed_updates=tuple(json.loads(allowed) if isinstance(allowed, str) else allowed))
+        self._delivery = WebhookDelivery(webhook, backends=self.webhook_backends, on_ack=self._acked,
+                                         give_back=self._given_back)
+        waiting, self._updates = self._updates, []
+        for update in waiting:
+            self._delivery.add(update)
+
+    def _webhook_info(self) -> dict[str, Any]:
+        if self._delivery is None:
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        hook = self._delivery.webhook
+        info: dict[str, Any] = {"url": hook.url, "has_custom_certificate": False,
+                                "pending_update_count": self._delivery.pending, "max_connections": hook.max_connections,
+                                "allowed_updates": list(hook.allowed_updates)}
+        if hook.last_error_date:
+            info.update(last_error_date=hook.last_error_date, last_error_message=hook.last_error_message)
+        return info
 
     async def _person_file(self, request: Request) -> Response:
         form = await request.form()
@@ -113,9 +193,17 @@ class BotApiDouble:
         method = request.path_params["method"]
         params, files = await self._params(request)
         if method == "getUpdates":
+            if self._delivery is not None:
+                return JSONResponse({"ok": False, "error_code": 409, "description": "Conflict: can't use getUpdates "
+                                     "method while webhook is active; use deleteWebhook to delete the webhook first"},
+                                    status_code=409)
             return JSONResponse({"ok": True, "result": await self._get_updates(params)})
         result: Any = True
-        if method == "getMe":
+        if method in ("setWebhook", "deleteWebhook"):
+            self._set_webhook(params if method == "setWebhook" else {**params, "url": ""})
+        elif method == "getWebhookInfo":
+            result = self._webhook_info()
+        elif method == "getMe":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Klerk", "username": self.username,
                       "can_join_groups": False, "can_read_all_group_messages": False,
                       "supports_inline_queries": False}
@@ -171,23 +259,22 @@ class BotApiDouble:
     def push(self, payload: dict[str, Any]) -> int:
         update = {"update_id": next(self._update_ids), **payload}
 
-        def add() -> None:
-            self._updates.append(update)
-            assert self._new_update is not None
-            self._new_update.set()
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(add)
+        self._loop.call_soon_threadsafe(self._add_update, update)
         return update["update_id"]
 
     def user(self, user_id: int, first_name: str = "Eva", language: str = "nl") -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language}
 
     def push_text(self, user: dict[str, Any], text: str) -> int:
+        return self.push({"message": self._text_message(user, text)})
+
+    def _text_message(self, user: dict[str, Any], text: str) -> dict[str, Any]:
         message = {"message_id": next(self._message_ids), "date": int(time.time()),
                    "chat": {"id": user["id"], "type": "private"}, "from": user, "text": text}
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        return self.push({"message": message})
+        return message
 
     def push_file(self, user: dict[str, Any], name: str, content: bytes, mime: str, *, photo: bool = False) -> int:
         file_id = f"f{next(self._message_ids)}"
@@ -255,9 +342,10 @@ class BotApiDouble:
             self._thread.join(10)
 
 
-def serve_forever(port: int) -> None:
-    """``python -m klerk.botapi_double PORT``: the double in a process of its own (benchmarks)."""
-    double = BotApiDouble()
+def serve_forever(port: int, webhook_backends: list[str] | None = None) -> None:
+    """``python -m klerk.botapi_double PORT [BACKEND_URL ...]``: the double in a process of its own
+    (benchmarks); with backend URLs it spreads webhook deliveries over them by chat id."""
+    double = BotApiDouble(webhook_backends=webhook_backends)
     double.start(port=port)
     try:
         threading.Event().wait()
@@ -268,4 +356,4 @@ def serve_forever(port: int) -> None:
 if __name__ == "__main__":
     import sys
 
-    serve_forever(int(sys.argv[1]))
+    serve_forever(int(sys.argv[1]), sys.argv[2:])

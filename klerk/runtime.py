@@ -8,9 +8,13 @@ import threading
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from starlette.routing import Route
+from telegram.ext import Application
 
 from bot.app import build_application, on_startup
 from bot.context import Services
+from bot.webhook import (ALLOWED_UPDATES, BotUnavailableError, deliver_to, set_webhook, telegram_webhook_route,
+                         webhook_secret)
 from core import storage
 from core.mail import Relay
 from core.settings import Settings
@@ -45,12 +49,16 @@ def make_services(settings: Settings, engine: Engine) -> Services:
 
 
 class BotThread:
-    """The bot, long polling ``base_url``, on its own event loop in a thread."""
+    """The bot on its own event loop in a thread: long polling ``base_url``, or, with ``public_url``,
+    in webhook mode (it calls setWebhook and the web role's ``/telegram/webhook`` route hands the
+    updates over through ``deliver``)."""
 
-    def __init__(self, services: Services, *, token: str, base_url: str) -> None:
-        self.services, self.token, self.base_url = services, token, base_url
+    def __init__(self, services: Services, *, token: str, base_url: str, public_url: str = "") -> None:
+        self.services, self.token, self.base_url, self.public_url = services, token, base_url, public_url
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._app: Application | None = None
+        self._handling: set[asyncio.Task] = set()     # webhook updates in hand, finished before stopping
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="klerk-bot", daemon=True)
         self.error: BaseException | None = None
@@ -75,13 +83,53 @@ class BotThread:
             await on_startup(app)
             await app.start()
             assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0.0, timeout=10)
+            if self.public_url:
+                await set_webhook(app, self.public_url)
+            else:        # start_polling deletes a webhook that is still set (and keeps its waiting updates)
+                await app.updater.start_polling(poll_interval=0.0, timeout=10, allowed_updates=list(ALLOWED_UPDATES))
+            self._app = app
             self._ready.set()
             await self._stop.wait()
-            await app.updater.stop()
+            self._app = None                           # new webhook calls get 503 from here on
+            if self._handling:
+                await asyncio.wait(set(self._handling), timeout=20)
+            if app.updater.running:
+                await app.updater.stop()
             await app.stop()
+
+    async def deliver(self, payload: dict) -> None:
+        """Handle a webhook update on the bot's loop; callable from any thread's event loop (the web
+        role's), returns when the update was handled (see ``bot.webhook``)."""
+        app, loop = self._app, self._loop
+        if app is None or loop is None:
+            raise BotUnavailableError("the bot is not running")
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._handle(app, payload), loop))
+
+    async def _handle(self, app: Application, payload: dict) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handling.add(task)
+        try:
+            await deliver_to(app)(payload)
+        finally:
+            self._handling.discard(task)
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
+
+
+BOT_THREAD = "bot_thread"      # Services.extra key: the process's BotThread, for the webhook route
+
+
+def telegram_webhook(services: Services) -> Route:
+    """The ``/telegram/webhook`` route for the web role's app: it hands each update to the BotThread
+    that the bot role put in ``services.extra[BOT_THREAD]``; until that runs it answers 503, so
+    Telegram keeps the update and tries again."""
+    async def deliver(payload: dict) -> None:
+        bot: BotThread | None = services.extra.get(BOT_THREAD)
+        if bot is None:
+            raise BotUnavailableError("no bot in this process")
+        await bot.deliver(payload)
+    return telegram_webhook_route(deliver, webhook_secret(services.secret))

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from bot.router import ANYONE, Turn, button, command
-from core.companies import get_company, memberships_of, require_role
+from core.companies import get_company, require_role
+from core.conversations import companies_of
 from core.errors import ConflictError, NotFoundError
 from core.invites import redeem_invite
 from core.models import Person, Role
@@ -74,17 +75,9 @@ async def set_language(turn: Turn, language: str) -> None:
                    else turn.t("Ik praat vanaf nu Nederlands."))
 
 
-def _companies(session, person_id: int):  # type: ignore[no-untyped-def]
-    out = []
-    for m in memberships_of(session, person_id):
-        company = get_company(session, m.company_id)
-        out.append((m.company_id, company.trade_name or company.name, m.role))
-    return out
-
-
 @command("bedrijf", "company", menu=("Wissel van bedrijf", "Switch company"))
 async def companies(turn: Turn, argument: str = "") -> None:
-    rows = await turn.db(_companies, turn.person_id)
+    rows = await turn.services.read(companies_of, turn.person_id)
     if len(rows) <= 1:
         await turn.say(turn.t("You work in one company: {name}.", name=rows[0][1] if rows else "—"))
         return

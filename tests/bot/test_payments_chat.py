@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 from telegram import Update
 
-from bot.app import _load_turn
+from bot.app import load_turn
 from bot.callbacks import pack
 from bot.context import KlerkContext
 from bot.delivery import deliver_due
@@ -244,7 +244,7 @@ async def upload(app, services, user_id: int, filename: str, content: bytes):  #
     """What the default file handler does with a statement: hand it to ``import_statement_file``."""
     update = _upload_update(app, user_id, filename)
     context = KlerkContext.from_update(update, app)
-    turn = await services.db(_load_turn, user_id, update.effective_user, update, context)
+    turn = await load_turn(update, context)
     before = len(app.bot_data["request"].calls)
     await import_statement_file(turn, filename, content)
     return sent(app, user_id, before)
