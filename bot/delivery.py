@@ -15,7 +15,7 @@ from telegram.ext import Application
 
 from bot.callbacks import pack
 from bot.context import Services
-from core.outbox import due_notifications, mark_failed, mark_sent, recipients
+from core.outbox import claim_notifications, mark_failed, mark_sent, recipients
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def renderer(kind: str) -> Callable[[Renderer], Renderer]:
 
 def _claim(session, now):  # type: ignore[no-untyped-def]
     out = []
-    for note in due_notifications(session, now=now):
+    for note in claim_notifications(session, now=now):      # several bot processes: each note once
         people = [(p.id, p.telegram_user_id, p.language) for p in recipients(session, note)]
         out.append((note.id, note.kind, dict(note.payload), people))
     return out

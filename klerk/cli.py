@@ -234,12 +234,15 @@ def bench_bot(
     users: Annotated[int, typer.Option(help="People chatting at once")] = 100,
     rounds: Annotated[int, typer.Option(help="Rounds (the median is reported)")] = 3,
     database_url: Annotated[Optional[str], typer.Option(help="Database (default: a fresh SQLite file)")] = None,
+    webhook: Annotated[bool, typer.Option(help="Webhook mode: bot processes behind the double's routing")] = False,
+    processes: Annotated[int, typer.Option(help="Bot processes in webhook mode")] = 1,
     write: Annotated[Optional[Path], typer.Option(help="Markdown file to update")] = Path("BENCHMARKS.md"),
 ) -> None:
     """p50/p99 per update and updates/s through HTTP to the Bot API double."""
     from klerk.bench_bot import bench_bot as run
 
-    run(rate=rate, count=count, users=users, rounds=rounds, database_url=database_url, write=write)
+    run(rate=rate, count=count, users=users, rounds=rounds, database_url=database_url, write=write,
+        webhook=webhook, processes=processes)
 
 
 @bench_app.command("extract")

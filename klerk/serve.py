@@ -66,7 +66,7 @@ def _say(settings: Settings, text: str) -> None:
 
 
 def run_bot(settings: Settings, services, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-    from klerk.runtime import BotThread
+    from klerk.runtime import BOT_THREAD, BotThread
 
     token = settings.telegram_bot_token.get_secret_value()
     double = None
@@ -79,9 +79,12 @@ def run_bot(settings: Settings, services, stop: threading.Event) -> None:  # typ
         base = double.start(port=settings.local_chat_port)
         _say(settings, f"No TELEGRAM_BOT_TOKEN: the bot runs against a local chat on {base}.\n"
                        f"  Talk to it in another terminal:  .venv/bin/klerk chat --connect {base}")
-    bot = BotThread(services, token=token or "local:serve", base_url=base)
+    webhook = settings.public_url if token else ""
+    bot = BotThread(services, token=token or "local:serve", base_url=base, public_url=webhook)
+    services.extra[BOT_THREAD] = bot          # the web role's /telegram/webhook hands updates to it
     bot.start()
-    log.info("bot started (%s)", "Telegram" if token else "local chat")
+    log.info("bot started (%s, %s)", "Telegram" if token else "local chat",
+             f"webhook {webhook.rstrip('/')}/telegram/webhook" if webhook else "long polling")
     stop.wait()
     bot.stop()
     if double is not None:
@@ -98,8 +101,13 @@ def run_web(settings: Settings, services, stop: threading.Event, health: Health,
                                                             mail_domain=settings.ingest_domain), clock=_now)
     worker.start()
     health.add_check("web", worker.check)
+    telegram = None
+    if settings.public_url and settings.telegram_bot_token.get_secret_value():
+        from klerk.runtime import telegram_webhook
+
+        telegram = telegram_webhook(services)        # updates go to this process's bot role
     app = build_web_app(services.engine, settings, clock=_now, on_webhook=worker.wake, health=health,
-                        registry=registry)
+                        registry=registry, telegram=telegram)
     try:
         server = HttpServer(app, settings.http_host, settings.http_port).start()
     except BaseException:

@@ -44,10 +44,11 @@ MAX_WEBHOOK_BYTES = 4096
 
 def build_web_app(engine: Engine, settings: Settings, *, clock: Callable[[], datetime],
                   on_webhook: Callable[[], None] | None = None, health: Health | None = None,
-                  registry: CollectorRegistry | None = None) -> Starlette:
+                  registry: CollectorRegistry | None = None, telegram: Route | None = None) -> Starlette:
     """The ASGI app. ``on_webhook`` is called after a webhook was stored (e.g. ``PaymentWorker.wake``).
     ``health`` and ``registry`` are the process's (``klerk serve``); without them ``/healthz`` checks
-    the database and ``/metrics`` shows the process metrics only."""
+    the database and ``/metrics`` shows the process metrics only. ``telegram``: the bot's webhook
+    route (``klerk.runtime.telegram_webhook``) when the bot runs in webhook mode."""
 
     def record(token: str, payment_id: str) -> bool:
         with session_scope(engine) as session:
@@ -83,6 +84,7 @@ def build_web_app(engine: Engine, settings: Settings, *, clock: Callable[[], dat
     registry = registry or build_registry(health)
     webhooks = "on" if settings.public_url else "off (no KLERK_PUBLIC_URL)"
     return Starlette(routes=[Route("/webhooks/mollie", mollie_webhook, methods=["POST"]),
+                             *([telegram] if telegram is not None else []),
                              *ops_routes(health, registry, webhooks=webhooks)],
                      middleware=[Middleware(MetricsMiddleware)])
 

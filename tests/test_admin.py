@@ -167,6 +167,7 @@ async def test_the_owner_link_opens_the_set_up_in_the_chat(installation, engine)
         anna = ChatDriver(application, request, 7001, first_name="Anna")
         welcome = anna.texts(await anna.send(f"/start {made['invite']['token']}"))
         assert "Welkom! Je werkt nu in Bakkerij Jansen als eigenaar" in welcome
+        assert [label for label, _ in anna.buttons()][:2] == ["Nederlands", "English"]   # the set-up starts at once
         resumed = anna.texts(await anna.send("/start"))                 # the set-up goes on from its start
         assert "We waren gebleven bij" in resumed
         assert [label for label, _ in anna.buttons()][:2] == ["Nederlands", "English"]

@@ -27,6 +27,13 @@ async def start(turn: Turn, argument: str) -> None:
         turn.finish()
         await turn.say(turn.t("Welcome! You now work in {company} as {role}. /help shows what you can do.",
                               company=name, role=turn.t(role.value)))
+        if role is Role.OWNER:                 # a company made by `klerk admin company-add`: set it up now
+            from bot.flows.onboarding import ask
+            from core.onboarding import DONE, current_progress
+
+            progress, _ = await turn.db(current_progress, company_id, turn.person_id, today=turn.services.today())
+            if progress.step != DONE:
+                await ask(turn, progress)
         return
     from bot.flows.onboarding import begin_onboarding, resume_onboarding
 
