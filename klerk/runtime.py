@@ -5,13 +5,14 @@ import asyncio
 import hashlib
 import logging
 import threading
+import time
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.routing import Route
 from telegram.ext import Application
 
-from bot.app import build_application, on_startup
 from bot.context import Services
 from bot.webhook import (ALLOWED_UPDATES, BotUnavailableError, deliver_to, set_webhook, telegram_webhook_route,
                          webhook_secret)
@@ -22,11 +23,21 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, wait: float = 60.0) -> Engine:
+    """The engine, migrated. A database that is not up yet (compose starting, PostgreSQL restarting)
+    is waited for up to ``wait`` seconds instead of ending the process at once."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = storage.make_engine(settings.effective_database_url)
-    storage.upgrade(engine)
-    return engine
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            storage.upgrade(engine)
+            return engine
+        except sa.exc.OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("the database is not reachable yet (%s); trying again", str(exc).splitlines()[0][:200])
+            time.sleep(2)
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -78,6 +89,8 @@ class BotThread:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        from bot.app import build_application, on_startup   # here: smtp/worker processes need not load the chat
+
         app = build_application(self.services, token=self.token, base_url=self.base_url)
         async with app:
             await on_startup(app)
