@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session
 
 from core.compliance import Finding, check_document
 from core.contacts import get_contact
@@ -60,18 +61,33 @@ class Overview:
         return next(s for s in self.sections if s.key == key)
 
 
-def _rows(session: Session, company_id: int, kinds: tuple[str, ...], statuses: tuple[S, ...],
-          today: date, *, year: int | None = None) -> list[DocumentRow]:
-    stmt = (select(Document, Contact.name).join(Contact, Contact.id == Document.contact_id)
-            .where(Document.company_id == company_id, Document.kind.in_(kinds),
-                   Document.status.in_([s.value for s in statuses])))
-    if year is not None:
-        stmt = stmt.where(Document.issue_date >= date(year, 1, 1), Document.issue_date <= date(year, 12, 31))
-    found = session.exec(stmt.order_by(Document.issue_date.desc(), Document.id.desc())).all()
-    return [DocumentRow(id=d.id, kind=d.kind, status=S(d.status).value,
-                        number=d.number, contact_name=name, issue_date=d.issue_date, due_date=d.due_date,
-                        valid_until=d.valid_until, total_incl=d.total_incl, outstanding=outstanding(d),
-                        overdue=is_overdue(d, today), delivery=d.delivery) for d, name in found]
+# The columns a list shows, and nothing else: no ORM entities (no JSON snapshots to decode, no
+# identity map), one query per overview. The row's attribute names are the Document's, so the
+# lifecycle rules (``is_overdue``, ``outstanding``) apply to it unchanged.
+_COLUMNS = (Document.id, Document.kind, Document.status, Document.number, Contact.name.label("contact_name"),
+            Document.issue_date, Document.due_date, Document.valid_until, Document.total_incl,
+            Document.amount_paid, Document.delivery)
+
+
+def _in_year(year: int) -> sa.ColumnElement[bool]:
+    return sa.and_(Document.issue_date >= date(year, 1, 1), Document.issue_date <= date(year, 12, 31))
+
+
+def _statuses(*statuses: S) -> sa.ColumnElement[bool]:
+    return Document.status.in_([s.value for s in statuses])
+
+
+def _rows(session: Session, company_id: int, kinds: tuple[str, ...], wanted: sa.ColumnElement[bool],
+          today: date) -> list[DocumentRow]:
+    """The company's documents of ``kinds`` that match ``wanted``, newest first."""
+    stmt = (sa.select(*_COLUMNS).join(Contact, Contact.id == Document.contact_id)
+            .where(Document.company_id == company_id, Document.kind.in_(kinds), wanted)
+            .order_by(Document.issue_date.desc(), Document.id.desc()))
+    return [DocumentRow(id=r.id, kind=r.kind, status=S(r.status).value, number=r.number, contact_name=r.contact_name,
+                        issue_date=r.issue_date, due_date=r.due_date, valid_until=r.valid_until,
+                        total_incl=r.total_incl, outstanding=outstanding(r), overdue=is_overdue(r, today),
+                        delivery=r.delivery)
+            for r in session.execute(stmt)]
 
 
 def _section(key: str, rows: list[DocumentRow], *, by_outstanding: bool = False) -> Section:
@@ -79,24 +95,36 @@ def _section(key: str, rows: list[DocumentRow], *, by_outstanding: bool = False)
     return Section(key=key, count=len(rows), total=total, rows=tuple(rows[:SECTION_LIMIT]))
 
 
+def _having(rows: list[DocumentRow], *statuses: S, kind: str | None = None) -> list[DocumentRow]:
+    values = {s.value for s in statuses}
+    return [r for r in rows if r.status in values and (kind is None or r.kind == kind)]
+
+
 def invoice_overview(session: Session, company_id: int, *, today: date) -> Overview:
-    unpaid = _rows(session, company_id, ("invoice",), (S.SENT, S.PARTIALLY_PAID), today)
+    invoice = Document.kind == "invoice"
+    rows = _rows(session, company_id, ("invoice", "credit_note"), sa.or_(
+        sa.and_(invoice, _statuses(S.SENT, S.PARTIALLY_PAID)),
+        sa.and_(invoice, _statuses(S.PAID), _in_year(today.year)),
+        _statuses(S.DRAFT)), today)
+    unpaid = _having(rows, S.SENT, S.PARTIALLY_PAID, kind="invoice")
     overdue = sorted((r for r in unpaid if r.overdue), key=lambda r: (r.due_date, r.id))
     return Overview(kind="invoice", sections=(
         _section("overdue", overdue, by_outstanding=True),
         _section("open", [r for r in unpaid if not r.overdue], by_outstanding=True),
-        _section("paid", _rows(session, company_id, ("invoice",), (S.PAID,), today, year=today.year)),
-        _section("draft", _rows(session, company_id, ("invoice", "credit_note"), (S.DRAFT,), today)),
+        _section("paid", _having(rows, S.PAID, kind="invoice")),
+        _section("draft", _having(rows, S.DRAFT)),
     ))
 
 
 def quote_overview(session: Session, company_id: int, *, today: date) -> Overview:
+    closed = (S.DECLINED, S.EXPIRED, S.INVOICED)
+    rows = _rows(session, company_id, ("quote",), sa.or_(
+        _statuses(S.DRAFT, S.SENT, S.ACCEPTED), sa.and_(_statuses(*closed), _in_year(today.year))), today)
     return Overview(kind="quote", sections=(
-        _section("draft", _rows(session, company_id, ("quote",), (S.DRAFT,), today)),
-        _section("open", _rows(session, company_id, ("quote",), (S.SENT,), today)),
-        _section("accepted", _rows(session, company_id, ("quote",), (S.ACCEPTED,), today)),
-        _section("closed", _rows(session, company_id, ("quote",), (S.DECLINED, S.EXPIRED, S.INVOICED),
-                                 today, year=today.year)),
+        _section("draft", _having(rows, S.DRAFT)),
+        _section("open", _having(rows, S.SENT)),
+        _section("accepted", _having(rows, S.ACCEPTED)),
+        _section("closed", _having(rows, *closed)),
     ))
 
 
