@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+import weakref
 
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -43,7 +43,7 @@ def build_application(services: Services, *, token: str, base_url: str = "https:
     builder = builder.request(request).get_updates_request(updates_request or request)
     app = builder.build()
     app.bot_data["services"] = services
-    app.bot_data["locks"] = defaultdict(asyncio.Lock)
+    app.bot_data["locks"] = weakref.WeakValueDictionary()   # chat id -> lock, gone when no update holds it
     app.bot_data["deliver"] = deliver_notifications
     app.add_handler(TypeHandler(Update, dispatch))
     app.add_error_handler(on_error)
@@ -90,7 +90,11 @@ async def dispatch(update: Update, context: KlerkContext) -> None:
     if user is None or chat is None or user.is_bot:
         return
     services = context.services
-    async with context.bot_data["locks"][chat.id]:
+    locks: weakref.WeakValueDictionary[int, asyncio.Lock] = context.bot_data["locks"]
+    lock = locks.get(chat.id)
+    if lock is None:                     # no await in between: one event loop, so no race
+        lock = locks[chat.id] = asyncio.Lock()
+    async with lock:
         turn = await load_turn(update, context)
         before, language = _snapshot(turn), turn.language
         try:
