@@ -292,26 +292,28 @@ async def export(turn: Turn, argument: str = "") -> None:
 async def address(turn: Turn, argument: str = "") -> None:
     turn.finish()
     domain = turn.services.ingest_domain
-    current = await turn.db(lambda s: address_of(ingest_address(s, turn.company_id, now=turn.services.now()), domain))
-    keyboard = turn.keyboard(turn.button(turn.t("🔄 New address"), "adr.new")) if turn.role == Role.OWNER else None
+    row = await turn.db(lambda s: ingest_address(s, turn.company_id, now=turn.services.now()))
+    current = address_of(row, domain)
+    keyboard = turn.keyboard(turn.button(turn.t("🔄 New address"), "adr.new", row.id)) if turn.role == Role.OWNER else None
     await turn.say(turn.t("📮 Your receipt address:\n{address}\n\nForward receipts and invoices to it, or set it as "
                           "the invoice address at your suppliers. I read them and put them in /bonnen.",
                           address=current), keyboard=keyboard)
 
 
 @button("adr.new", roles=OWNER)
-async def ask_rotate(turn: Turn) -> None:
+async def ask_rotate(turn: Turn, address_id: str = "") -> None:
     await turn.say(turn.t("Make a new address? The current one stops working at once: mail to it is refused. "
                           "Change it wherever you gave it."),
-                   keyboard=turn.keyboard([turn.button(turn.t("🔄 Yes, a new address"), "adr.yes"),
+                   keyboard=turn.keyboard([turn.button(turn.t("🔄 Yes, a new address"), "adr.yes", address_id),
                                            turn.button(turn.t("No, keep it"), "adr.no")]))
 
 
 @button("adr.yes", roles=OWNER)
-async def rotate(turn: Turn) -> None:
+async def rotate(turn: Turn, address_id: str = "") -> None:
     domain = turn.services.ingest_domain
-    new = await turn.db(lambda s: address_of(rotate_ingest_address(s, turn.company_id, now=turn.services.now()),
-                                             domain))
+    replacing = int(address_id) if address_id.isdigit() else None
+    new = await turn.db(lambda s: address_of(rotate_ingest_address(
+        s, turn.company_id, now=turn.services.now(), person_id=turn.person_id, replacing=replacing), domain))
     await turn.say(turn.t("✅ Your new receipt address:\n{address}\nThe old one no longer works.", address=new))
 
 

@@ -12,9 +12,10 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from core.errors import NotFoundError
+from core.companies import require_role
+from core.errors import ConflictError, NotFoundError
 from core.inbox.models import IngestAddress
-from core.models import Company
+from core.models import Company, Role
 
 PREFIX = "bon-"
 _TOKEN = re.compile(r"^[a-z2-7]{32}$")
@@ -51,10 +52,19 @@ def ingest_address(session: Session, company_id: int, *, now: datetime) -> Inges
     return address
 
 
-def rotate_ingest_address(session: Session, company_id: int, *, now: datetime) -> IngestAddress:
-    """Retire the active address (mail to it is refused from now on) and make a new one."""
-    for old in session.exec(select(IngestAddress).where(
-            IngestAddress.company_id == company_id, IngestAddress.active.is_(True))):
+def rotate_ingest_address(session: Session, company_id: int, *, now: datetime, person_id: int | None = None,
+                          replacing: int | None = None) -> IngestAddress:
+    """Retire the active address (mail to it is refused from now on) and make a new one.
+    ``person_id``: who asks — only an owner may (None: the host's own tools). ``replacing``: the id of
+    the address the owner saw; if that one was replaced meanwhile (an old button tapped again), a
+    ``ConflictError`` — one tap retires one address, never the new one as well."""
+    if person_id is not None:
+        require_role(session, company_id, person_id, Role.OWNER)
+    active = list(session.exec(select(IngestAddress).where(
+        IngestAddress.company_id == company_id, IngestAddress.active.is_(True)).with_for_update()))
+    if replacing is not None and replacing not in [a.id for a in active]:
+        raise ConflictError(f"address {replacing} of company {company_id} was already replaced")
+    for old in active:
         old.active, old.retired_at = False, now
         session.add(old)
     session.flush()

@@ -264,9 +264,11 @@ async def test_the_receipt_address_is_shown_and_rotated_by_the_owner(chat, engin
         assert company_for_token(s, old_token) == company_id
     await eva.send("/adres")
     await eva.tap("Nieuw adres")
-    text = said(eva, await eva.tap("Ja, nieuw adres"))
+    yes = dict(eva.buttons())["🔄 Ja, nieuw adres"]
+    text = said(eva, await eva.press(yes))
     [new] = [w for w in text.split() if w.startswith("bon-")]
     assert new != old and "Het oude werkt niet meer" in text
+    assert "Dat kan niet meer" in said(eva, await eva.press(yes))      # the old button again: the new address stays
     with storage.session_scope(engine) as s:
         assert company_for_token(s, old_token) is None
         assert company_for_token(s, new[4:].split("@")[0]) == company_id
