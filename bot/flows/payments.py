@@ -165,9 +165,14 @@ def reminder_sent(p: dict, lang: str) -> Rendered:
 
 @renderer("reminder_failed")
 def reminder_failed(p: dict, lang: str) -> Rendered:
-    text = tr(lang, "⚠️ The reminder for invoice {number} to {contact} could not be sent: {error}",
-              number=p.get("number") or "—", contact=p.get("contact_name") or "—",
-              error=str(p.get("error") or "—")[:200])
+    if p.get("uncertain"):
+        text = tr(lang, "⚠️ I do not know whether the reminder for invoice {number} to {contact} went out: Klerk "
+                        "stopped while sending it. Check with your customer before you send it again.",
+                  number=p.get("number") or "—", contact=p.get("contact_name") or "—")
+    else:
+        text = tr(lang, "⚠️ The reminder for invoice {number} to {contact} could not be sent: {error}",
+                  number=p.get("number") or "—", contact=p.get("contact_name") or "—",
+                  error=str(p.get("error") or "—")[:200])
     return Rendered(text, [[(tr(lang, "🔎 Invoice"), "ov.doc", (int(p["invoice_id"]),))]])
 
 

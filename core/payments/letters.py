@@ -130,7 +130,8 @@ def deliver_reminder(engine: Engine, relay: Relay, reminder_id: int, *, now: dat
     """Send an approved reminder: at most once. Returns sent | cancelled | failed | skipped.
 
     The reminder is marked ``sending`` and committed before the mail leaves; a crash after that
-    leaves it ``sending`` (never re-sent by itself). A temporary refusal puts it back to
+    leaves it ``sending`` (never re-sent by itself: the scheduler tells the owner it is uncertain,
+    see ``reminders.flag_uncertain``). A temporary refusal puts it back to
     ``approved`` and raises ``MailDeliveryError`` so the job retries with back-off.
     """
     with session_scope(engine) as session:
@@ -159,7 +160,7 @@ def deliver_reminder(engine: Engine, relay: Relay, reminder_id: int, *, now: dat
             sender_name=get_setting(session, company.id, "mail_sender_name") or company.trade_name or company.name,
             reply_to=get_setting(session, company.id, "mail_reply_to") or company.email,
             attachments=(extra,) if extra else ())
-        reminder.status = "sending"
+        reminder.status, reminder.sending_at = "sending", now
         reminder.outstanding, reminder.collection_costs = facts.outstanding, facts.collection_costs
         reminder.interest, reminder.deadline = facts.interest, facts.deadline
         session.add(reminder)

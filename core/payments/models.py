@@ -153,4 +153,5 @@ class Reminder(SQLModel, table=True):
     error: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
+    sending_at: datetime | None = None                        # the mail was about to leave (see letters.py)
     sent_at: datetime | None = None

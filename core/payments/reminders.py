@@ -155,6 +155,7 @@ class SchedulerRun:
     cancelled: int = 0
     quote_nudges: int = 0
     kor_warnings: list[int] = field(default_factory=list)       # companies near or over the KOR limit
+    uncertain: int = 0                                            # reminders stuck in "sending", told to the owner
 
 
 def run_due_reminders(session: Session, *, today: date, now: datetime,
@@ -164,6 +165,7 @@ def run_due_reminders(session: Session, *, today: date, now: datetime,
     nearing the turnover limit. Safe to run as often as you like, from any number of processes."""
     run = SchedulerRun()
     run.cancelled = _cancel_settled(session, company_id, now)
+    run.uncertain = flag_uncertain(session, now=now, company_id=company_id)
     stmt = select(Document, Contact).join(Contact, Contact.id == Document.contact_id).where(
         Document.kind == DocumentKind.INVOICE.value, Document.status.in_(OPEN), Document.due_date < today)
     if company_id is not None:
@@ -246,6 +248,33 @@ def _payload(doc: Document, contact: Contact, reminder: Reminder, facts: Reminde
             "due_date": doc.due_date.isoformat() if doc.due_date else "", "total": str(doc.total_incl),
             "currency": doc.currency, "language": doc.language, "automatic": reminder.automatic,
             **facts.as_payload()}
+
+
+UNCERTAIN_AFTER = timedelta(hours=1)
+
+
+def flag_uncertain(session: Session, *, now: datetime, company_id: int | None = None) -> int:
+    """Reminders left ``sending`` (the service stopped between handing the mail to the relay and
+    recording it): we cannot know whether the customer got it, and at most once means we do not send
+    it again by ourselves. After an hour such a reminder becomes ``failed`` with that reason, and the
+    owner is told, so she can check with the customer and send it again herself."""
+    stmt = select(Reminder).where(Reminder.status == "sending", Reminder.sending_at < now - UNCERTAIN_AFTER)
+    if company_id is not None:
+        stmt = stmt.where(Reminder.company_id == company_id)
+    stuck = list(session.exec(stmt))
+    for reminder in stuck:
+        doc = session.get(Document, reminder.document_id)
+        contact = session.get(Contact, doc.contact_id) if doc is not None else None
+        reminder.status, reminder.decided_at = "failed", now
+        reminder.error = "uncertain: the service stopped while sending; not sent again automatically"
+        session.add(reminder)
+        notify(session, reminder.company_id, "reminder_failed", {
+            "reminder_id": reminder.id, "invoice_id": reminder.document_id, "number": (doc.number if doc else "") or "",
+            "contact_id": contact.id if contact else None, "contact_name": contact.name if contact else "",
+            "stage": reminder.stage, "error": reminder.error, "uncertain": True,
+        }, dedupe_key=f"reminder_failed:{reminder.id}", now=now)
+    session.flush()
+    return len(stuck)
 
 
 def _cancel_settled(session: Session, company_id: int | None, now: datetime) -> int:

@@ -333,3 +333,31 @@ def test_a_payment_during_the_wait_withdraws_the_question(engine, box) -> None: 
     with storage.session_scope(engine) as s:
         with pytest.raises(ConflictError):
             postpone_reminder(s, shop.company_id, reminder.id, now=at(DAY0 + timedelta(days=2)))
+
+
+def test_a_reminder_left_sending_is_told_to_the_owner_once_and_never_sent_again(engine, box) -> None:  # type: ignore[no-untyped-def]
+    import bot.flows  # noqa: F401  (registers the renderers)
+    from bot.delivery import RENDERERS
+    from core.payments.models import Reminder as ReminderRow
+
+    shop = Shop(engine, box, None)
+    invoice = shop.invoice(today=DAY0 - timedelta(days=33), term_days=30)
+    with storage.session_scope(engine) as s:
+        (reminder,) = run_due_reminders(s, today=DAY0, now=at(DAY0)).created
+        approve_reminder(s, shop.company_id, reminder.id, now=at(DAY0))
+    with storage.session_scope(engine) as s:            # what a crash after "sending" was committed leaves
+        row = s.get(ReminderRow, reminder.id)
+        row.status, row.sending_at = "sending", at(DAY0)
+        s.add(row)
+    with storage.session_scope(engine) as s:
+        assert run_due_reminders(s, today=DAY0, now=at(DAY0) + timedelta(minutes=30)).uncertain == 0
+    with storage.session_scope(engine) as s:
+        assert run_due_reminders(s, today=DAY0, now=at(DAY0) + timedelta(hours=2)).uncertain == 1
+    with storage.session_scope(engine) as s:
+        assert run_due_reminders(s, today=DAY0 + timedelta(days=1), now=at(DAY0 + timedelta(days=1))).uncertain == 0
+        assert s.get(ReminderRow, reminder.id).status == "failed"
+    (note,) = _notes(engine, "reminder_failed")
+    assert note.payload["uncertain"] is True and note.payload["number"] == invoice.number
+    text = RENDERERS["reminder_failed"](note.payload, "nl").text
+    assert f"Ik weet niet of de herinnering voor factuur {invoice.number}" in text and "Vraag het je klant" in text
+    assert "went out" in RENDERERS["reminder_failed"](note.payload, "en").text
