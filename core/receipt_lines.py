@@ -78,17 +78,33 @@ class Amount:
     end: int
 
 
+# A number with two decimals where OCR read a digit as a letter: "12,5O", "1O.00", "l4,95".
+_MISREAD_NUMBER = re.compile(r"(?:(?<=RM)|(?<=rm)|(?<![\w.,]))[\dOoIl|]{1,7}[.,][\dOoIl|]{2}(?![\w.,])")
+_AS_DIGITS = str.maketrans("OoIl|", "00111")
+
+
+def _digits_for_letters(line: str) -> str:
+    """``line`` with O/o read as 0 and I/l/| as 1 inside numbers with a real digit in them (same
+    length: positions stay valid)."""
+    def fix(m: re.Match[str]) -> str:
+        token = m[0]
+        return token.translate(_AS_DIGITS) if any(c.isdigit() for c in token) else token
+    return _MISREAD_NUMBER.sub(fix, line)
+
+
 def find_amounts(line: str) -> list[Amount]:
     """Every money amount with two decimals in ``line``: ``1.234,56``, ``1,234.56``, ``€ 12,50``,
-    ``12.50-`` (negative), ``-8,79``. Percentages, dates and times are not amounts."""
+    ``12.50-`` (negative), ``-8,79``, and ``12,5O`` as OCR misreads it. Percentages, dates and
+    times are not amounts."""
     found = []
-    for m in AMOUNT.finditer(line):
+    for m in AMOUNT.finditer(_digits_for_letters(line)):
         dec = m["dec"] or m["dec2"]
         if m["sep"] and m["sep"] == dec:
             continue
         whole = re.sub(r"[.,'’]", "", m["int"])
         value = Decimal(f"{whole}.{m['frac']}")
-        if m["neg"] or m["trail"]:
+        dash_after_label = bool(m["neg"]) and m["neg"].endswith(" ") and line[:m.start()].rstrip().endswith(":")
+        if (m["neg"] and not dash_after_label) or m["trail"]:     # "Totaal: - 51,88" is no minus
             value = -value
         found.append(Amount(value, m.start(), m.end()))
     return found
@@ -154,6 +170,8 @@ def find_dates(text: str) -> list[date]:
             if kind == "ymd":
                 day = _make_date(int(m[1]), int(m[3]), int(m[4]))
             elif kind == "dmy":
+                if len(m[4]) == 2 and " " in m[0] and (len(m[1]) == 1 or len(m[3]) == 1):
+                    continue                    # "[2.2 .20": OCR noise, not 02.02.20
                 a, b, year = int(m[1]), int(m[3]), int(m[4])
                 day = _make_date(year, b, a) or _make_date(year, a, b)
             elif kind == "d_mon_y":

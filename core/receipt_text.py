@@ -30,13 +30,14 @@ from core.receipt_lines import (
     find_dates,
     format_amount,
     lines_by_reading,
+    normalise,
     rx,
     split_lines,
     trust_of,
 )
 from core.receipt_vendor import BUYER_WORDS, find_vendor
 
-__all__ = ["extract_fields", "find_amounts", "find_dates", "format_amount"]
+__all__ = ["extract_fields", "find_amounts", "find_dates", "format_amount", "lines_to_check"]
 
 KNOWN_RATES = {Decimal(r) for r in ("0", "5", "5.5", "6", "7", "8", "9", "10", "12", "13", "16", "19", "20", "21", "25")}
 
@@ -46,7 +47,8 @@ TOTAL_WORDS: list[tuple[re.Pattern[str], float]] = [
         r"(totaal|total|summe|betrag)\W{0,3}([il1|]nc|[il1|]nk|brutto)|brutto\W{0,3}(summe|betrag)|[il1|]nclusive of|"
         r"[il1|]ncl\.? btw"), 5),
     (rx(r"te betalen|zu zahlen|a payer|amount due|balance due|total due|to pay|zahlbetrag|payable"), 4.5),
-    (rx(r"\btotaal\b|\btotal\b|\btotale\b|\bsumme\b|\bgesamt\b|\bsom\b|\bbetrag\b|\bamount\b|\btot\b|\bsaldo\b"), 3),
+    (rx(r"\btotaal\b|\btotal\b|\btotale\b|\bsumme\b|\bgesamt\b|\bsom\b|\bbetrag\b|\bbedrag\b|\bamount\b|\btot\b|"
+        r"\bsaldo\b"), 3),
 ]
 SUBTOTAL, NET, VAT, CHANGE = -6.0, -5.0, -4.0, -9.0
 NOT_TOTAL_WORDS: list[tuple[re.Pattern[str], float]] = [
@@ -150,6 +152,36 @@ def extract_fields(texts: str | Iterable[str], *, source: str = "pdf_text",
         vendor_vat_id=vat_id, vendor_iban=iban, invoice_number=number, currency=currency, paid_hint=paid,
         confidence=confidence, text="\n\n".join(readings)[:MAX_TEXT],
     )
+
+
+# --------------------------------------------------------------------------- what a second reading should check
+
+_KEY_WORDS = (*[p for p, _ in TOTAL_WORDS], PAYMENT_WORDS, TENDERED_WORDS, CHANGE_WORDS, ROUNDING_WORDS)
+_AS_LETTERS = str.maketrans("0158", "olsb")     # "T0TAL", "TOTA1", "5UMME": OCR digits inside a word
+
+
+def lines_to_check(lines: Sequence[str]) -> list[int]:
+    """Indexes of the lines of one OCR reading whose digits decide the total or the date: lines with a
+    total, payment, cash, change or rounding word (and the line after one without an amount), lines
+    with a date, a time or a date word, and the line with the largest amount. A second engine reads
+    only these again."""
+    picked: set[int] = set()
+    largest: tuple[Decimal, int] | None = None
+    for i, text in enumerate(lines):
+        norm = normalise(text).translate(_AS_LETTERS)
+        amounts = find_amounts(text)
+        if any(p.search(norm) for p in _KEY_WORDS):
+            picked.add(i)
+            if not amounts and i + 1 < len(lines):
+                picked.add(i + 1)           # "TOTAAL" alone, its amount on the next line
+        if find_dates(text) or _TIME.search(text) or DATE_WORDS.search(norm):
+            picked.add(i)
+        for a in amounts:
+            if largest is None or a.value > largest[0]:
+                largest = (a.value, i)
+    if largest is not None:
+        picked.add(largest[1])
+    return sorted(picked)
 
 
 # --------------------------------------------------------------------------- totals

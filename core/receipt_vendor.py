@@ -20,6 +20,7 @@ from core.receipt_lines import (
     lines_by_reading,
     normalise,
     rx,
+    split_lines,
     trust_of,
 )
 
@@ -37,8 +38,9 @@ TRADE_WORDS = rx(r"\b(enterprise|trading|restaurant|store|markt|market|mart|shop
 ADDRESS_WORDS = rx(r"straat|str\.|strasse|\bweg\b|laan|plein|gracht|kade|dijk|singel|road|street|avenue|platz|"
                    r"allee|gasse|\bring\b|postbus|postfach|p\.?o\.? box|\brue\b|\bchemin\b|\bjalan\b|\bjln\b|\btaman\b|"
                    r"\bfloor\b|\bflr\b|\blevel\b|\blot\b|\bunit\b|\bblok\b|\bblock\b|\bsuite\b|\betage\b|#\d|\bno\.? ?\d|"
-                   r"\b\d{4}\s?[a-z]{2}\b|\b\d{5}\b|\bnl\b|deutschland|nederland|belgie|belgique|france|osterreich|"
-                   r"schweiz|^[^\d]{3,40}\s\d{1,4}[a-z]?(?:\s?-\s?\d{1,4}[a-z]?)?$")    # "Pohlweg 110", "Kamp 30-32"
+                   r"\b\d{4}\s?[a-z]{2}\b|\b\d{5}\b|"
+                   r"^[^\d]{3,40}\s\d{1,4}[a-z]?(?:\s?-\s?\d{1,4}[a-z]?)?$")    # "Pohlweg 110", "Kamp 30-32"
+COUNTRY_WORDS = rx(r"\bnl\b|deutschland|nederland|belgie|belgique|france|osterreich|schweiz")
 CONTACT_WORDS = rx(r"\btel|fax|phone|telefon|www|http|@|e-?mail|\bkvk\b|\bbtw\b|ust|\bvat\b|\bgst\b|iban|\bbic\b|"
                    r"\breg\b|registr|steuer|handelsreg|amtsgericht|hrb|company no|co\.? no|\(\d{5,}|\d{6,}-[a-z]|"
                    r"kontonam|konto|handelsname|\bgln\b|kundennummer|kunden-?nr|customer no|klantnummer|debiteur")
@@ -55,7 +57,8 @@ _REGISTRATION = re.compile(r"\((?=[^)]*\d{4,})[^)]{3,40}\)|\(\s*co\.?\s?(?:no|re
 _SEGMENT = re.compile(r"\s[-–|•●·]\s|,\s|\s{3,}")
 _CONTINUATION = re.compile(r"^(co\b|co\.|&|\(|and\b|und\b|en\b|enterprise|trading|gmbh|mbh|sdn|bhd|b\.?v\b|"
                            r"n\.?v\b|ltd|limited|inc\b|ag\b|kg\b|s/b)")
-_DOMAIN = re.compile(r"(?:www\.|@|https?://)([a-z0-9][a-z0-9-]{2,})\.[a-z]{2,}")
+# "www.bakker-jansen.nl", and as OCR reads it: "www bakker-jansen. nl", "www,bakker-| jansen.nl".
+_DOMAIN = re.compile(r"(?:www\s?[.,]\s?|www\s|@|https?://)([a-z0-9][a-z0-9-]{2,})(?:\s?\.\s?[a-z]{2,}|[-|])")
 _FREEMAIL = {"gmail", "hotmail", "outlook", "yahoo", "live", "icloud", "kpnmail", "ziggo", "gmx", "web", "t-online"}
 
 
@@ -70,8 +73,9 @@ class _Candidate:
 
 def find_vendor(lines: list[TextLine], reading_trust: Sequence[float] = ()) -> tuple[str | None, float]:
     """The seller's name and a confidence (0..1), or ``(None, 0.0)``."""
-    domains = {d for d in (m[1].split("-")[0] for ln in lines for m in _DOMAIN.finditer(ln.norm))
-               if len(d) >= 4} - _FREEMAIL
+    found = {m[1].rstrip("-") for ln in lines for m in _DOMAIN.finditer(ln.norm)}
+    domains = {d for d in (f.split("-")[0] for f in found) if len(d) >= 4} - _FREEMAIL
+    domains |= {f.replace("-", "") for f in found if "-" in f and f.split("-")[0] in domains}
     several = len({ln.reading for ln in lines}) > 1
     scored: list[_Candidate] = []
     for reading_lines in lines_by_reading(lines).values():
@@ -93,6 +97,17 @@ def find_vendor(lines: list[TextLine], reading_trust: Sequence[float] = ()) -> t
     if score <= 0 or not best.name:
         return None, 0.0
     return best.name[:120], round(min(0.9, 0.3 + 0.07 * score), 2)
+
+
+def name_lines(texts: Sequence[str], limit: int = 2) -> list[int]:
+    """Indexes of the (non-empty) lines of one OCR reading that most look like the seller's name,
+    both lines of a name printed over two, best first: what a second engine should read again."""
+    lines = split_lines(["\n".join(texts)])
+    ranked = sorted(_candidates(lines, set(), ()), key=lambda c: -(c.score + c.rank_bonus))
+    found: list[int] = []
+    for cand in ranked[:limit]:
+        found += [cand.line.index - 1, cand.line.index] if len(cand.keys) > 1 else [cand.line.index]
+    return found
 
 
 def _candidates(reading_lines: list[TextLine], domains: set[str], reading_trust: Sequence[float]) -> list[_Candidate]:
@@ -124,7 +139,10 @@ def _candidates(reading_lines: list[TextLine], domains: set[str], reading_trust:
             cand.keys.add(normalise(above_name))
         elif _letters(LEGAL_FORMS.sub(" ", normalise(text))) < 3:
             cand.score -= 4                                     # "GmbH & Co. KG" alone
-        if any(d in normalise(cand.name).replace(" ", "") for d in domains):
+        compact = re.sub(r"[^a-z0-9]", "", normalise(cand.name))
+        if compact in domains:
+            cand.score += 5                                     # "Bakker Jansen", www.bakker-jansen.nl
+        elif any(d in compact for d in domains):
             cand.score += 3.5
         found.append(cand)
     return found
@@ -141,17 +159,24 @@ def _vendor_score(text: str, context: list[str]) -> float:
         score += 2.5
     elif TRADE_WORDS.search(norm):
         score += 1
-    for words, penalty in ((ADDRESS_WORDS, 4), (CONTACT_WORDS, 4), (GENERIC_WORDS, 3)):
+    legal = bool(LEGAL_FORMS.search(norm) or LEGAL_FORMS_UPPER.search(text))
+    for words, penalty in ((ADDRESS_WORDS, 4), (CONTACT_WORDS, 4), (GENERIC_WORDS, 1 if legal else 3)):
         if words.search(norm):
-            score -= penalty
+            score -= penalty                    # a generic word in a legal name: "Cash & Carry Sdn Bhd"
+    if COUNTRY_WORDS.search(norm) and score < 2:
+        score -= 4                              # "Nederland" on the address line; not "Lidl Nederland GmbH"
     if find_amounts(text) or find_dates(text):
         score -= 4
     if len(text) > 60:
         score -= 2
+    if text.rstrip().endswith(":"):
+        score -= 2                              # a label: "Voor vragen kunt u bellen met:"
     if text.startswith("(") and text.endswith(")"):
         score -= 2                              # "(CITY MALL)": a branch, not the name
     if text == text.lower():
         score -= 1                              # printed names are capitalised; handwriting is not
+    if not LEGAL_FORMS.search(norm) and re.search(r"[^\W\d_]{3,}[.!?]$", text) and len(text.split()) >= 3:
+        score -= 2                              # a sentence: "Zo vers als het maar kan." is a slogan
     if any(BUYER_WORDS.search(c) for c in context) or BUYER_WORDS.search(norm):
         score -= 6
     if any(SELLER_WORDS.search(c) for c in context[-2:]):
@@ -188,13 +213,33 @@ def _clean(text: str) -> str:
 
 
 def _joins_above(above: TextLine, line: TextLine) -> bool:
-    """A name printed over two header lines, the second continuing the first."""
-    continues = bool(_CONTINUATION.match(line.norm)) or bool(re.search(r"(&|-|\band|\bund|\ben)$", above.norm))
+    """A name printed over two header lines, the second continuing the first: with a legal form
+    ("POPULAR BOOK" / "CO. (M) SDN BHD"), or a trade word under a short name ("DELFT" / "APOTHEEK")."""
+    if _is_trade_under_name(above, line) or _is_brand_over_company(above, line):
+        return True
+    continues = (bool(_CONTINUATION.match(line.norm)) or bool(re.search(r"(&|-|\band|\bund|\ben)$", above.norm))
+                 or above.text.count("(") > above.text.count(")"))      # "HARDWARE (SETIA" / "ALAM) SDN BHD"
     return (continues and line.index < 10 and above.index == line.index - 1
             and (LEGAL_FORMS.search(line.norm) is not None or LEGAL_FORMS_UPPER.search(line.text) is not None)
             and not LEGAL_FORMS.search(above.norm) and not _NAME_PREFIX.match(line.text)
             and not SELLER_WORDS.search(above.norm.replace(" ", "")) and not above.text.rstrip().endswith(":")
             and _vendor_score(_name_part(above.text), []) > -2)
+
+
+def _is_trade_under_name(above: TextLine, line: TextLine) -> bool:
+    words, above_words = line.norm.split(), above.norm.split()
+    return (above.index == line.index - 1 and line.index < 6 and len(words) <= 2 and len(above_words) <= 3
+            and above.text[:1].isupper() and TRADE_WORDS.search(line.norm) is not None and TRADE_WORDS.search(above.norm) is None
+            and not any(c.isdigit() for c in above.text + line.text) and not above.text.rstrip().endswith(":")
+            and _vendor_score(_name_part(above.text), []) > -2 and not SELLER_WORDS.search(above.norm))
+
+
+def _is_brand_over_company(above: TextLine, line: TextLine) -> bool:
+    """A brand in capitals over the company's legal name ("KOFFIEHUIS" / "Van Dam Horeca B.V.")."""
+    return (above.index == line.index - 1 and line.index < 6 and len(above.norm.split()) <= 2
+            and re.fullmatch(r"[A-ZÄÖÜ&\- ]{3,30}", above.text.strip()) is not None
+            and (LEGAL_FORMS.search(line.norm) is not None or LEGAL_FORMS_UPPER.search(line.text) is not None)
+            and not LEGAL_FORMS.search(above.norm) and _vendor_score(above.text, []) > -2)
 
 
 def _ratio(a: str, b: str) -> float:

@@ -1,16 +1,18 @@
 """OCR of receipt photos and scans: the only module importing pytesseract, and where rapidocr lives.
 
-Two engines read every image (measured in ``../shared/recipes/README.md``): tesseract (``nld+eng+deu``,
-``--psm 6``) is good at words (vendor names, "btw", "totaal"); rapidocr's recogniser (models inside
-its wheel, offline) is good at digits, so together the true total is in one of the texts for nearly
-every receipt. The field extractor (``core.receipt_text``) gets both texts.
+Tesseract (``nld+eng+deu``, ``--psm 6``) reads the whole page; it is good at words (vendor names,
+"btw", "totaal") but misreads digits on photos. rapidocr's recogniser (models inside its wheel,
+offline) reads digits better, but running its detector and recogniser over a whole page costs 1-3x
+tesseract (``../shared/recipes/README.md``). So rapidocr only reads again, with its recogniser alone,
+the pieces of tesseract's lines that decide a field: the numbers on total, payment, cash and change
+lines, dates and times (``core.receipt_text.lines_to_check``), and the lines that may hold the
+seller's name (``core.receipt_vendor.name_lines``, and the first line: often a logo). The field extractor (``core.receipt_text``) gets both readings.
 
 Image preparation, cheapest first:
 - the size is checked from the header before any pixel is decoded (decompression bombs);
 - a JPEG larger than an A4 page at ~300 dpi is decoded at half or quarter scale (``Image.draft``);
-- EXIF orientation is applied; the page angle comes for free from rapidocr's text boxes (deskew),
-  and tesseract's OSD runs only when those boxes say the page lies on its side or tesseract's
-  own confidence is poor;
+- EXIF orientation is applied; tesseract's OSD runs only when its confidence is poor or it read no
+  price at all (a page on its side or upside down);
 - tesseract gets grayscale with stretched contrast, never a binarised image (binarising hurt).
 
 One ``OcrEngine`` per process (``engine_for_process()``); ``read_images_in_pool`` spreads a batch
@@ -33,10 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import pytesseract
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from core.errors import ReceiptRejectedError
+from core.receipt_lines import find_amounts
+from core.receipt_text import lines_to_check
+from core.receipt_vendor import name_lines
 
 TESSERACT_LANGUAGES = "nld+eng+deu"
 TESSERACT_CONFIG = "--psm 6"
@@ -45,7 +51,10 @@ MAX_IMAGE_SIDE = 20_000
 TARGET_LONG_SIDE = 3600              # beyond this (A4 > ~300 dpi) the image is scaled down first
 TESSERACT_TIMEOUT = 60               # seconds per page
 LOW_TESSERACT_CONFIDENCE = 0.45      # below this, ask OSD whether the page is upside down
-LOW_WORD_AGREEMENT = 0.3             # ... or when so few of rapidocr's words are in tesseract's text
+DETECTION_LONG_SIDE = 960            # rapidocr's full reading finds its boxes on the page scaled to this
+NAME_LINES = 3                       # lines rapidocr reads again for the seller's name
+MAX_SECOND_READINGS = 24             # pieces rapidocr reads again at most per page
+MAX_PIECE_RATIO = 30                 # width / height of a top line worth reading again
 _ROTATION_FLAGS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
                    270: Image.Transpose.ROTATE_270}
 
@@ -65,16 +74,16 @@ class TextBox:
     height: float
     angle: float          # degrees, the slope of the box's top edge
     score: float
+    quad: tuple[tuple[float, float], ...] = ()     # the four corners, clockwise from top left
 
 
 @dataclass(frozen=True)
 class OcrResult:
-    tesseract_text: str
-    rapid_text: str
+    tesseract_text: str              # the whole page
+    rapid_text: str                  # tesseract's lines, those that matter as rapidocr read them
     tesseract_confidence: float      # mean word confidence, 0..1
-    rapid_confidence: float          # mean line score, 0..1
+    rapid_confidence: float          # mean score of the pieces rapidocr read, 0..1
     rotation: int = 0                # degrees the page was turned (counter-clockwise) before reading
-    skew: float = 0.0                # degrees corrected for tesseract
 
     @property
     def texts(self) -> tuple[str, str]:
@@ -143,11 +152,9 @@ def _flatten(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def prepare_for_tesseract(img: Image.Image, skew: float = 0.0) -> Image.Image:
-    """Grayscale, contrast stretched (1 % clipped), turned by ``-skew`` degrees when it matters."""
+def prepare_for_tesseract(img: Image.Image) -> Image.Image:
+    """Grayscale, contrast stretched (1 % clipped)."""
     gray = ImageOps.autocontrast(img.convert("L"), cutoff=1)
-    if abs(skew) >= 0.5:
-        gray = gray.rotate(skew, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
     gray.format = "PPM"          # pytesseract writes it uncompressed: no PNG encode per page
     return gray
 
@@ -155,7 +162,7 @@ def prepare_for_tesseract(img: Image.Image, skew: float = 0.0) -> Image.Image:
 # --------------------------------------------------------------------------- the engines
 
 class OcrEngine:
-    """Both OCR engines, loaded once; ``read(image)`` returns both texts of one page."""
+    """Both OCR engines, loaded once; ``read(image)`` returns both readings of one page."""
 
     def __init__(self, *, threads: int | None = 1, languages: str = TESSERACT_LANGUAGES) -> None:
         """``threads``: onnxruntime threads for rapidocr (``None``: one per core). One is the
@@ -166,64 +173,89 @@ class OcrEngine:
         self.languages = languages
         self.rapid = _load_rapidocr(threads)
         self._lock = threading.Lock()    # rapidocr keeps per-call state: one page at a time
+        self.full_readings = 0           # pages rapidocr read whole (``read_fully``), for the bench
 
     def read(self, img: Image.Image) -> OcrResult:
-        """Both engines' text of one page (RGB or L, upright per EXIF), turned and deskewed as needed."""
+        """Both readings of one page (RGB or L, upright per EXIF), turned as needed."""
         with self._lock:
             return self._read(img)
 
     def _read(self, img: Image.Image) -> OcrResult:
-        boxes = self.read_boxes(img)
+        gray = prepare_for_tesseract(img.crop(text_area(img)))
+        lines, confidence = self.read_tesseract_lines(gray)
         rotation = 0
-        if _lies_on_its_side(boxes):
-            rotation = self._osd_rotation(img) or 90
-            img = img.transpose(_ROTATION_FLAGS[rotation])
-            boxes = self.read_boxes(img)
-        skew = _skew_of(boxes)
-        text, confidence = self.read_tesseract(prepare_for_tesseract(_crop_to_text(img, boxes), skew))
-        doubtful = confidence < LOW_TESSERACT_CONFIDENCE or _word_agreement(boxes, text) < LOW_WORD_AGREEMENT
-        if doubtful and rotation == 0 and self._osd_rotation(img) == 180:
-            # Upside down. rapidocr already turned each line (its classifier), so only the order
-            # of its boxes is wrong: mirror their positions instead of reading the page again.
-            rotation = 180
-            img = img.transpose(_ROTATION_FLAGS[180])
-            boxes = [TextBox(b.text, img.width - b.x, img.height - b.y, b.width, b.height, b.angle, b.score)
-                     for b in boxes]
-            text, confidence = self.read_tesseract(prepare_for_tesseract(_crop_to_text(img, boxes), skew))
-        rapid_confidence = statistics.fmean([b.score for b in boxes]) if boxes else 0.0
-        return OcrResult(text, lines_from_boxes(boxes, skew), confidence, rapid_confidence, rotation, skew)
+        if confidence < LOW_TESSERACT_CONFIDENCE or not any(find_amounts(line.text) for line in lines):
+            rotation = self._osd_rotation(img)     # on its side or upside down: tesseract reads no prices
+            if rotation:
+                img = img.transpose(_ROTATION_FLAGS[rotation])
+                gray = prepare_for_tesseract(img.crop(text_area(img)))
+                lines, confidence = self.read_tesseract_lines(gray)
+        texts = [line.text for line in lines]
+        top, checked = _name_lines(lines), lines_to_check(texts)
+        strips = [(i, lines[i].box) for i in top]
+        strips += [(i, group) for i in checked if i not in top for group in lines[i].digit_groups()]
+        strips = strips[:MAX_SECOND_READINGS]
+        read = self.recognise(gray, [box for _, box in strips])
+        second = list(texts)            # tesseract's page with rapidocr's reading of the pieces that matter
+        for (i, box), (text, _) in zip(strips, read):
+            if text:
+                second[i] = text if i in top else second[i].replace(box.text, text, 1)
+        scores = [score for text, score in read if text]
+        return OcrResult("\n".join(texts), "\n".join(second), confidence,
+                         statistics.fmean(scores) if scores else 0.0, rotation)
+
+    def read_fully(self, img: Image.Image, first: OcrResult) -> OcrResult:
+        """``first`` with rapidocr's own reading of the whole page (detection, direction, recognition)
+        instead of its second look at tesseract's lines: for pages tesseract could not make sense of."""
+        with self._lock:
+            self.full_readings += 1
+            if first.rotation:
+                img = img.transpose(_ROTATION_FLAGS[first.rotation])
+            boxes = self.read_boxes(img.crop(text_area(img)))
+        scores = [b.score for b in boxes]
+        return OcrResult(first.tesseract_text, lines_from_boxes(boxes, _skew_of(boxes)), first.tesseract_confidence,
+                         statistics.fmean(scores) if scores else 0.0, first.rotation)
+
+    def recognise(self, gray: Image.Image, boxes: Sequence[TesseractWord]) -> list[tuple[str, float]]:
+        """rapidocr's reading of the pieces of ``gray`` where tesseract found ``boxes``, in order
+        (its recogniser only, in batches: no detection, no direction classifier); ``""`` where it
+        read nothing."""
+        if not boxes:
+            return []
+        crops = []
+        for box in boxes:
+            pad = max(2, round(0.2 * (box.bottom - box.top)))
+            piece = gray.crop((max(0, box.left - 2 * pad), max(0, box.top - pad), box.right + 2 * pad, box.bottom + pad))
+            crops.append(np.asarray(piece.convert("RGB")))
+        output = self.rapid.recognize_txt(crops)
+        return [(str(text).strip(), float(score)) for text, score in zip(output.txts or (), output.scores)]
 
     def read_boxes(self, img: Image.Image) -> list[TextBox]:
+        """Every text box of the page, read (detection, direction and recognition: the bare engine)."""
         rgb = img if img.mode == "RGB" else img.convert("RGB")
-        output = self.rapid(rgb)
+        output = self.rapid(rgb, use_det=True, use_cls=True, use_rec=True)
         if output.boxes is None or output.txts is None:
             return []
-        boxes = []
-        for quad, text, score in zip(output.boxes, output.txts, output.scores):
-            (x0, y0), (x1, y1), (x2, y2), (x3, y3) = [(float(p[0]), float(p[1])) for p in quad]
-            width = math.hypot(x1 - x0, y1 - y0)
-            height = math.hypot(x3 - x0, y3 - y0)
-            angle = math.degrees(math.atan2(y1 - y0, x1 - x0)) if width else 0.0
-            boxes.append(TextBox(str(text), (x0 + x1 + x2 + x3) / 4, (y0 + y1 + y2 + y3) / 4,
-                                 width, height, angle, float(score)))
-        return boxes
+        return [_box_of(quad, str(text), float(score)) for quad, text, score in zip(output.boxes, output.txts, output.scores)]
 
-    def read_tesseract(self, gray: Image.Image) -> tuple[str, float]:
-        """Tesseract's text (lines as it found them) and its mean word confidence (0..1)."""
+    def read_tesseract_lines(self, gray: Image.Image) -> tuple[list[TesseractLine], float]:
+        """Tesseract's lines as it found them (with their words' boxes) and its mean word confidence (0..1)."""
         data = pytesseract.image_to_data(gray, lang=self.languages, config=TESSERACT_CONFIG,
                                          output_type=pytesseract.Output.DICT, timeout=TESSERACT_TIMEOUT)
-        lines: dict[tuple[int, int, int], list[str]] = {}
+        lines: dict[tuple[int, int, int], list[TesseractWord]] = {}
         confidences = []
-        for word, conf, block, par, line in zip(data["text"], data["conf"], data["block_num"],
-                                                data["par_num"], data["line_num"]):
+        for word, conf, block, par, line, left, top, width, height in zip(
+                data["text"], data["conf"], data["block_num"], data["par_num"], data["line_num"],
+                data["left"], data["top"], data["width"], data["height"]):
             word = word.strip()
             if not word:
                 continue
-            lines.setdefault((block, par, line), []).append(word)
+            box = TesseractWord(word, int(left), int(top), int(left) + int(width), int(top) + int(height))
+            lines.setdefault((block, par, line), []).append(box)
             if float(conf) >= 0:
                 confidences.append(float(conf) / 100)
-        text = "\n".join(" ".join(words) for words in lines.values())
-        return text, (statistics.fmean(confidences) if confidences else 0.0)
+        found = [TesseractLine(tuple(words)) for words in lines.values()]
+        return found, (statistics.fmean(confidences) if confidences else 0.0)
 
     def _osd_rotation(self, img: Image.Image) -> int:
         """Tesseract's orientation guess (0/90/180/270, clockwise to apply), 0 when it cannot tell."""
@@ -242,6 +274,69 @@ class OcrEngine:
         return {90: 270, 180: 180, 270: 90}.get(int(osd.get("rotate", 0)), 0)
 
 
+@dataclass(frozen=True)
+class TesseractWord:
+    """A word (or a run of words) tesseract read, with its bounding box in the image it read."""
+
+    text: str
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+
+def _span(words: Sequence[TesseractWord]) -> TesseractWord:
+    return TesseractWord(" ".join(w.text for w in words), min(w.left for w in words), min(w.top for w in words),
+                         max(w.right for w in words), max(w.bottom for w in words))
+
+
+@dataclass(frozen=True)
+class TesseractLine:
+    """One line tesseract read: its words, left to right."""
+
+    words: tuple[TesseractWord, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def box(self) -> TesseractWord:
+        return _span(self.words)
+
+    def digit_groups(self) -> list[TesseractWord]:
+        """The words with digits in them, a number tesseract split ("40 ,00") joined into one: what a
+        second engine should read again on a line whose numbers matter (one piece per number: a
+        long piece of several numbers comes back with digits lost)."""
+        groups: list[list[TesseractWord]] = []
+        previous = None                   # the word before, when it had digits
+        for word in self.words:
+            if not any(c.isdigit() for c in word.text):
+                previous = None
+                continue
+            if previous is not None and word.left - previous.right < 0.6 * (word.bottom - word.top):
+                groups[-1].append(word)
+            else:
+                groups.append([word])
+            previous = word
+        return [_span(g) for g in groups]
+
+
+def _name_lines(lines: Sequence[TesseractLine]) -> list[int]:
+    """The lines that may hold the seller's name: the first line with a word in it (a logo
+    tesseract could not read) and the two that look most like a name to ``core.receipt_vendor``;
+    not a line as wide as a page of text (noise along a scan's edge)."""
+    texts = [line.text for line in lines]
+    first = next((i for i, text in enumerate(texts) if re.search(r"[^\W\d_]{2,}", text)), None)
+    wanted = ([] if first is None else [first]) + name_lines(texts)
+    found: list[int] = []
+    for i in wanted:
+        box = lines[i].box
+        if i not in found and box.right - box.left <= MAX_PIECE_RATIO * (box.bottom - box.top):
+            found.append(i)
+    return sorted(found[:NAME_LINES])
+
+
 def _load_rapidocr(threads: int | None):  # type: ignore[no-untyped-def]
     """rapidocr pinned to the models inside its wheel: a missing file fails here, never downloads."""
     import rapidocr
@@ -254,7 +349,12 @@ def _load_rapidocr(threads: int | None):  # type: ignore[no-untyped-def]
     missing = [str(p) for p in pinned.values() if not p.is_file()]
     if missing:
         raise RuntimeError(f"rapidocr's bundled models are missing: {missing}")
-    params: dict[str, object] = {"Global.log_level": "error", **{k: str(v) for k, v in pinned.items()}}
+    # Rec.rec_img_shape: no padding of short pieces to 320 pixels wide, a number costs what it is wide.
+    # Det.limit_*: boxes found on the page scaled down to DETECTION_LONG_SIDE, not up to 736 pixels on
+    # its short side (2-5x cheaper; on the receipts measured it found the same totals and dates).
+    params: dict[str, object] = {"Global.log_level": "error", **{k: str(v) for k, v in pinned.items()},
+                                 "Rec.rec_img_shape": [3, 48, 48], "Det.limit_type": "max",
+                                 "Det.limit_side_len": DETECTION_LONG_SIDE}
     if threads is not None:
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
         params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
@@ -277,37 +377,37 @@ def engine_for_process() -> OcrEngine:
 
 # --------------------------------------------------------------------------- geometry of boxes
 
-def _lies_on_its_side(boxes: Sequence[TextBox]) -> bool:
-    """Most longer text boxes taller than wide: the page is turned by 90 degrees."""
-    long_ones = [b for b in boxes if len(b.text.strip()) >= 4]
-    if len(long_ones) < 3:
-        return False
-    tall = sum(1 for b in long_ones if b.height > 1.5 * b.width)
-    return tall > len(long_ones) / 2
-
-
-def _word_agreement(boxes: Sequence[TextBox], text: str) -> float:
-    """Share of rapidocr's words (3+ letters) that tesseract read too; 1.0 when there are too few."""
-    words = {w for b in boxes for w in re.findall(r"[^\W\d_]{3,}", b.text.lower())}
-    if len(words) < 5:
-        return 1.0
-    found = set(re.findall(r"[^\W\d_]{3,}", text.lower()))
-    return len(words & found) / len(words)
-
-
-def _crop_to_text(img: Image.Image, boxes: Sequence[TextBox]) -> Image.Image:
-    """The part of the page rapidocr found text in, with a margin: a receipt on a scanned A4 page
-    gives tesseract a fraction of the pixels and none of the background noise."""
-    if len(boxes) < 3:
-        return img
-    margin = 0.03 * max(img.size)
-    left = max(0, min(b.x - b.width / 2 for b in boxes) - margin)
-    top = max(0, min(b.y - b.height / 2 for b in boxes) - margin)
-    right = min(img.width, max(b.x + b.width / 2 for b in boxes) + margin)
-    bottom = min(img.height, max(b.y + b.height / 2 for b in boxes) + margin)
+def text_area(img: Image.Image) -> tuple[int, int, int, int]:
+    """Where the text is (left, top, right, bottom), from the density of sharp edges on a thumbnail:
+    a receipt photographed on a table or scanned on an A4 page gives tesseract a fraction of the
+    pixels and none of the background. The whole page when the text fills most of it."""
+    small = img.convert("L")
+    small.thumbnail((400, 400))
+    edges = np.asarray(small.filter(ImageFilter.FIND_EDGES)) > 60
+    height, width = edges.shape
+    border = max(1, round(0.02 * max(height, width)))       # a scan's own edge is no text
+    edges[:border, :] = edges[-border:, :] = False
+    edges[:, :border] = edges[:, -border:] = False
+    rows, cols = np.flatnonzero(edges.sum(axis=1) >= 2), np.flatnonzero(edges.sum(axis=0) >= 2)
+    whole = (0, 0, img.width, img.height)
+    if len(rows) < 3 or len(cols) < 3:
+        return whole
+    sx, sy, margin = img.width / width, img.height / height, 0.03 * max(height, width)
+    left, top = max(0, round((cols[0] - margin) * sx)), max(0, round((rows[0] - margin) * sy))
+    right = min(img.width, round((cols[-1] + 1 + margin) * sx))
+    bottom = min(img.height, round((rows[-1] + 1 + margin) * sy))
     if (right - left) * (bottom - top) > 0.85 * img.width * img.height:
-        return img
-    return img.crop((int(left), int(top), int(right), int(bottom)))
+        return whole
+    return left, top, right, bottom
+
+
+def _box_of(quad: Sequence[Sequence[float]], text: str, score: float) -> TextBox:
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = [(float(p[0]), float(p[1])) for p in quad]
+    width = math.hypot(x1 - x0, y1 - y0)
+    height = math.hypot(x3 - x0, y3 - y0)
+    angle = math.degrees(math.atan2(y1 - y0, x1 - x0)) if width else 0.0
+    return TextBox(text, (x0 + x1 + x2 + x3) / 4, (y0 + y1 + y2 + y3) / 4, width, height, angle, score,
+                   ((x0, y0), (x1, y1), (x2, y2), (x3, y3)))
 
 
 def _skew_of(boxes: Sequence[TextBox]) -> float:

@@ -7,7 +7,9 @@
    field exact (``core.einvoice_read``, source ``ubl``/``cii``, confidence 1.0).
 2. A PDF with a text layer -> its text (pypdfium2) -> ``core.receipt_text`` (source ``pdf_text``).
 3. A photo or scan (JPEG, PNG, HEIC, WebP, TIFF, a scanned PDF or a receipt image inside a PDF)
-   -> both OCR engines (``ingest.ocr``) -> ``core.receipt_text`` with both texts (source ``ocr``).
+   -> tesseract, and rapidocr on the lines that decide the total and date (``ingest.ocr``) ->
+   ``core.receipt_text`` with both texts (source ``ocr``); when the total or date is still unsure,
+   rapidocr reads the whole page and the fields are taken again.
 4. A webshop mail without attachment -> its HTML body as text (source ``html``).
 
 The type is decided by the bytes, never by the file name or the declared MIME type (those only
@@ -28,6 +30,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from lxml import etree
 from lxml import html as lxml_html
+from PIL import Image
 
 from core.einvoice_read import einvoice_kind, read_einvoice
 from core.errors import ReceiptRejectedError
@@ -47,6 +50,7 @@ RENDER_DPI = 300
 MAX_RENDER_SIDE = 3600        # pixels, longest side of a rendered page
 MIN_TEXT_CHARS_PER_PAGE = 25  # fewer letters and digits than this: a scan, read it with OCR
 OCR_DIGIT_TRUST = (0.0, 1.0)  # rapidocr (second text) reads digits better than tesseract
+FULL_READING_BELOW = 0.6      # total or date less sure than this: rapidocr reads the whole page
 
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM")
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
@@ -172,8 +176,7 @@ def _read_pdf(content: bytes, ocr: OcrEngine | None) -> Extraction:
         pictures = [p for p in pictures if not _is_blank(p)]
         if not pictures:
             return Extraction(source="ocr")
-        engine = ocr or engine_for_process()
-        return _fields_from_ocr([engine.read(p) for p in pictures])
+        return _read_pictures(ocr or engine_for_process(), pictures)
     finally:
         pdf.close()
 
@@ -247,9 +250,21 @@ def _is_blank(image) -> bool:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- images
 
 def _read_image(content: bytes, ocr: OcrEngine | None) -> Extraction:
-    image = open_image(content)
-    engine = ocr or engine_for_process()
-    return _fields_from_ocr([engine.read(image)])
+    return _read_pictures(ocr or engine_for_process(), [open_image(content)])
+
+
+def _read_pictures(engine: OcrEngine, pictures: list[Image.Image]) -> Extraction:
+    first = [engine.read(p) for p in pictures]
+    extraction = _fields_from_ocr(first)
+    if not _needs_full_reading(extraction):
+        return extraction
+    return _fields_from_ocr([engine.read_fully(p, r) for p, r in zip(pictures, first)])
+
+
+def _needs_full_reading(extraction: Extraction) -> bool:
+    """Tesseract's page and rapidocr's second look at its lines left the total or the date unsure:
+    rapidocr reads the whole page itself (costs 1-3x a tesseract run, so only then)."""
+    return any(extraction.confidence.get(name, 0.0) < FULL_READING_BELOW for name in ("total", "date"))
 
 
 def _fields_from_ocr(results: list[OcrResult]) -> Extraction:

@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
-from ingest.ocr import OcrEngine, TextBox, lines_from_boxes, open_image
+from ingest.ocr import OcrEngine, TesseractLine, TesseractWord, TextBox, lines_from_boxes, open_image, text_area
 from ingest.reading import read_attachment
-from tests.reading.conftest import encode
+from tests.reading.conftest import RECEIPT_LINES, encode
 
 pytestmark = pytest.mark.ocr
 
@@ -89,3 +89,40 @@ def test_a_batch_is_read_over_worker_processes_in_order(receipt_image) -> None:
     assert_receipt_read(results[0])
     assert isinstance(results[1], ReceiptRejectedError) and "archives" in str(results[1])
     assert results[2].source == "html" and results[2].total == Decimal("3.50")
+
+
+def test_digit_groups_are_the_numbers_of_a_line_with_their_neighbours_joined() -> None:
+    """What rapidocr reads again on a total or date line: each number, where tesseract split one
+    ("40 ,00") joined into one piece."""
+    words = (TesseractWord("CONTANT", 10, 100, 130, 130), TesseractWord("40", 400, 100, 430, 130),
+             TesseractWord(",00", 440, 100, 490, 130), TesseractWord("14-02-2025", 560, 100, 700, 130),
+             TesseractWord("Kassa", 720, 100, 790, 130), TesseractWord("3", 800, 100, 815, 130))
+    groups = TesseractLine(words).digit_groups()
+    assert [(g.text, g.left, g.right) for g in groups] == [("40 ,00", 400, 490), ("14-02-2025", 560, 700),
+                                                           ("3", 800, 815)]
+
+
+def test_text_area_finds_a_receipt_on_a_scanned_page(receipt_image) -> None:
+    page = Image.new("RGB", (2480, 3508), (235, 235, 230))
+    page.paste(receipt_image(), (1500, 200))
+    left, top, right, bottom = text_area(page)
+    assert left <= 1500 and top <= 200 and right >= 1500 + 640 and bottom >= 200 + 440
+    assert (right - left) * (bottom - top) < 0.2 * page.width * page.height
+
+
+def test_text_area_never_cuts_into_the_text(receipt_image) -> None:
+    receipt = receipt_image()
+    ink = ImageOps.invert(receipt.convert("L")).point(lambda v: 255 if v > 100 else 0).getbbox()
+    left, top, right, bottom = text_area(receipt)
+    assert left <= ink[0] and top <= ink[1] and right >= ink[2] and bottom >= ink[3]
+
+
+def test_rapidocr_reads_the_whole_page_only_when_the_date_or_total_stays_unsure(ocr_engine: OcrEngine,
+                                                                               receipt_image) -> None:
+    before = ocr_engine.full_readings
+    assert_receipt_read(read_attachment("bon.png", encode(receipt_image(), "PNG"), "image/png", ocr=ocr_engine))
+    assert ocr_engine.full_readings == before                     # clear total and date: one pass
+    no_date = [line for line in RECEIPT_LINES if not line.startswith("Datum")]
+    e = read_attachment("bon.png", encode(receipt_image(no_date), "PNG"), "image/png", ocr=ocr_engine)
+    assert e.total == Decimal("14.30") and e.date is None
+    assert ocr_engine.full_readings == before + 1                 # no date found: the whole page again

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.receipt_text import extract_fields, find_amounts, find_dates
+from core.receipt_text import extract_fields, find_amounts, find_dates, lines_to_check
+from core.receipt_vendor import name_lines
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "receipts"
 
@@ -35,6 +36,12 @@ def vat_of(extraction) -> dict[str, str]:  # type: ignore[no-untyped-def]
     ("Datum 02.03.2020 09:48", []),                                # neither is a date or a time
     ("Bon 004521 Kassa 3", []),
     ("1.234.56", []),                                              # separators must differ
+    ("TOTAAL 12,5O", ["12.50"]),                                   # OCR read the last 0 as O
+    ("TOTAL RM9.OO", ["9.00"]),
+    ("Summe l4,95", ["14.95"]),                                    # ... and 1 as l
+    ("Wall,12 3,50", ["3.50"]),                                    # not inside a word
+    ("Te betalen: - 51,88", ["51.88"]),                            # a dash after a label is no minus
+    ("Korting - 1,50", ["-1.50"]),
 ])
 def test_amounts_in_both_notations_and_not_dates_or_rates(text: str, expected: list[str]) -> None:
     assert [str(a.value) for a in find_amounts(text)] == expected
@@ -61,6 +68,10 @@ def test_dates_in_dutch_german_english_and_french(text: str, expected: date) -> 
 
 def test_impossible_dates_are_not_dates() -> None:
     assert find_dates("31.02.2024 and 2024-13-01 and 00.00.0000") == []
+
+
+def test_ocr_noise_with_spaces_and_a_short_year_is_no_date() -> None:
+    assert find_dates("_ [3.4 .21_ Datum 17.06.21 10:02") == [date(2021, 6, 17)]
 
 
 # --------------------------------------------------------------------------- whole documents
@@ -168,3 +179,83 @@ def test_cash_rounding_pays_the_rounded_total() -> None:
     e = extract_fields("BLOEMIST ROOS\nTulpen 12,43\nTotaal 12,43\nAfronding -0,03\nTe betalen 12,40\n"
                        "Contant 20,00\nWisselgeld 7,60")
     assert e.total == Decimal("12.40")
+
+
+# --------------------------------------------------------------------------- what a second engine reads again
+
+def test_lines_to_check_are_the_total_payment_and_date_lines() -> None:
+    lines = ["TUINCENTRUM DE BREM",        # 0: the top lines are the OCR's business, not these
+             "Potgrond 40L      6,99",      # 1
+             "Hark              24,50",      # 2
+             "Tqtaal            31,49",      # 3: no total word left, but the largest amount
+             "PIN               31,49",      # 4
+             "Kassa 2  14:07",               # 5: a time
+             "Bedankt voor uw bezoek"]       # 6
+    assert lines_to_check(lines) == [3, 4, 5]
+
+
+def test_a_total_word_read_with_digits_and_its_amount_on_the_next_line_are_checked() -> None:
+    assert lines_to_check(["KAASHANDEL", "Gouda 7,20", "Brie 1,00", "T0TAAL", "8,20", "Tot ziens"]) == [3, 4, 5]
+
+
+def test_lines_to_check_finds_german_and_english_words_and_dates() -> None:
+    lines = ["Bäckerei Morgenrot", "Brötchen 2,42", "SUMME EUR 2,42", "Rundung -0,02", "Gegeben BAR 5,00",
+             "Rückgeld 2,60", "Datum 03.07.2024", "Thank you"]
+    assert lines_to_check(lines) == [2, 3, 4, 5, 6]
+
+
+def test_a_web_address_broken_by_ocr_still_points_at_the_seller() -> None:
+    text = "\n".join(["ALTIJD VOORDELIG", "Vers en Gezond", "Elke dag open", "Tuinland Vos",
+                      "Dorpsweg 12", "www tuinland-| vos. nl", "Potgrond 6,99", "Totaal 6,99"])
+    assert extract_fields(text).vendor == "Tuinland Vos"
+
+
+def test_a_trade_word_under_a_short_name_belongs_to_the_name() -> None:
+    text = "ZONNEBLOEM\nAPOTHEEK\nMolenweg 3\n1234 AB Delft\nParacetamol 2,49\nTotaal 2,49\nPIN 2,49"
+    assert extract_fields(text).vendor == "ZONNEBLOEM APOTHEEK"
+
+
+def test_dutch_bedrag_is_a_total_word() -> None:
+    e = extract_fields("CAFE DE ZWAAN\nKoffie 3,20\nAppeltaart 4,10\nBedrag 7,30\nSpaarzegels 10,00")
+    assert e.total == Decimal("7.30")
+
+
+def test_a_company_name_may_name_its_country() -> None:
+    text = "Fietsplaats Nederland B.V.\nFietsen en onderdelen\nStationsweg 9\n1234 AB Alphen\nNederland\nBel 2,99\nTotaal 2,99"
+    assert extract_fields(text).vendor == "Fietsplaats Nederland B.V."
+
+
+def test_the_name_that_is_the_whole_web_address_beats_a_slogan_with_part_of_it() -> None:
+    text = "KAAS VOOR IEDEREEN\nKaas en Zo\nMarktplein 3\nwww.kaas-en-zo.nl\nGouda 5,50\nTotaal 5,50"
+    assert extract_fields(text).vendor == "Kaas en Zo"
+
+
+def test_a_name_whose_bracket_closes_on_the_next_line_is_joined() -> None:
+    text = "KEDAI RUNCIT MAJU JAYA (SERI\nINDAH) SDN BHD\nNO 5, JALAN MAWAR\nTOTAL 12.00"
+    assert extract_fields(text).vendor == "KEDAI RUNCIT MAJU JAYA (SERI INDAH) SDN BHD"
+
+
+def test_a_brand_in_capitals_over_the_legal_name_belongs_to_it() -> None:
+    text = "KOFFIEHUIS\nVan Dam Horeca B.V.\nHaven 2\n1234 AB Urk\nKoffie 2,80\nTotaal 2,80"
+    assert extract_fields(text).vendor == "KOFFIEHUIS Van Dam Horeca B.V."
+
+
+def test_a_slogan_written_as_a_sentence_is_not_the_seller() -> None:
+    text = "Zo vers als het maar kan.\nGroentehal Pieters\nMarkt 1\nAppels 2,10\nTotaal 2,10"
+    assert extract_fields(text).vendor == "Groentehal Pieters"
+
+
+def test_name_lines_are_where_a_second_engine_should_read_the_seller() -> None:
+    lines = ["x 4 ;", "TUINHUIS", "Groen B.V.", "Lindelaan 3", "1234 AB Ede", "Schep 9,99", "Totaal 9,99"]
+    assert name_lines(lines)[:2] == [1, 2]          # both lines of "TUINHUIS Groen B.V."
+
+
+def test_a_legal_name_may_hold_a_generic_word_and_a_label_line_is_no_name() -> None:
+    text = ("Bedankt en tot ziens\nVoor vragen of klachten belt u:\n020-1234567\n"
+            "Groothandel Cash & Carry B.V.\nKeizersgracht 1\nTotaal 5,00")
+    assert extract_fields(text).vendor == "Groothandel Cash & Carry B.V."
+
+
+def test_a_handwritten_note_above_the_name_is_not_part_of_it() -> None:
+    text = "jan de vries\nKOPERSLAGER HANDEL\nNO 3 JALAN BUNGA\nTOTAL 8.00"
+    assert extract_fields(text).vendor == "KOPERSLAGER HANDEL"
