@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core import storage
-from core.inbox.store import FileStore, InboxStore, is_safe_name
+from core.inbox.store import FileStore, InboxStore, fsync_path, is_safe_name
 from core.secrets import KEY_FILE
 from core.settings import Settings
 
@@ -97,9 +97,9 @@ def create_backup(settings: Settings, engine: Engine, store: InboxStore, out: Pa
                 tar.add(path, arcname=STORE_PREFIX + rel, recursive=False)
             if key_file is not None:
                 tar.add(key_file, arcname=KEY_FILE, recursive=False)
-        _fsync(partial)
+        fsync_path(partial)
         os.replace(partial, out)
-    _fsync_dir(out.parent)
+    fsync_path(out.parent)
     outcome.say(f"backup written: {out} ({out.stat().st_size} bytes)")
     outcome.say(f"database: {kind}, revision {manifest['revision']}")
     if manifest["store"]["kind"] == "local":
@@ -328,17 +328,3 @@ def _restore_postgres(engine: Engine, dump: Path) -> None:
     engine.dispose()
     _pg_run("pg_restore", ["--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
                            "--exit-on-error", str(dump)], engine)
-
-
-# ---- files --------------------------------------------------------------------------------------
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    _fsync(directory)

@@ -114,7 +114,7 @@ class FileStore:
         os.close(fd)
         os.replace(tmp, path)
         for directory in [path.parent, *new_dirs]:
-            _fsync_dir(directory)
+            fsync_path(directory)
 
     def _make_dirs(self, directory: Path) -> list[Path]:
         """mkdir -p; returns the parents of the directories it created (to fsync them)."""
@@ -127,8 +127,9 @@ class FileStore:
         return [m.parent for m in missing]
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """fsync a file or a directory (a directory: so that the names in it survive a crash)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
