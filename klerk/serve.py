@@ -143,6 +143,11 @@ def run_serve(roles: tuple[str, ...]) -> None:
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    if ("bot" in roles) != ("web" in roles) and settings.public_url and settings.telegram_bot_token.get_secret_value():
+        typer.echo("With KLERK_PUBLIC_URL the bot runs on a webhook: Telegram posts to /telegram/webhook of the web "
+                   "role, which hands the update to the bot of the same process. Start them together: "
+                   "klerk serve --role bot --role web", err=True)
+        raise typer.Exit(2)
     engine = make_engine(settings)
     store = store_from_settings(settings)
     services = make_services(settings, engine)

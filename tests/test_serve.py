@@ -222,3 +222,13 @@ def test_sigterm_lets_the_smtp_session_in_hand_finish(tmp_path: Path) -> None:
         served.stop()
     assert code == 250
     assert served.proc.returncode == 0 and "Klerk stopped." in served.out
+
+
+def test_a_webhook_bot_without_its_web_role_is_refused_with_the_reason(tmp_path: Path) -> None:
+    env = {**os.environ, "KLERK_DATA_DIR": str(tmp_path), "KLERK_PUBLIC_URL": "https://klerk.example",
+           "TELEGRAM_BOT_TOKEN": "123:TEST", "KLERK_DATABASE_URL": ""}
+    done = subprocess.run([sys.executable, "-m", "klerk", "serve", "--role", "bot"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert "--role bot --role web" in done.stderr
+    assert not (tmp_path / "klerk.sqlite3").exists()          # refused before anything was made
