@@ -181,3 +181,20 @@ def find_dates(text: str) -> list[date]:
             if day is not None:
                 found.append((m.start(), day))
     return [d for _, d in sorted(found, key=lambda item: item[0])]
+
+
+_COMPACT_DATE = re.compile(r"(?<![\w.,/-])(\d{8})(?![\w.,/-])")
+
+
+def find_compact_dates(text: str) -> list[date]:
+    """Dates printed without separators, as some tills do: ``27032018`` (day first) or ``20180327``
+    (year first), a word of its own. Only a last resort: eight digits are as often a number."""
+    found = []
+    for m in _COMPACT_DATE.finditer(text):
+        digits = m[1]
+        day = _make_date(int(digits[4:]), int(digits[2:4]), int(digits[:2])) if digits[4:6] in ("19", "20") else None
+        if day is None and digits[:2] in ("19", "20"):
+            day = _make_date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        if day is not None:
+            found.append(day)
+    return found

@@ -27,6 +27,7 @@ from core.receipt_lines import (
     Amount,
     TextLine,
     find_amounts,
+    find_compact_dates,
     find_dates,
     format_amount,
     lines_by_reading,
@@ -39,6 +40,7 @@ from core.receipt_vendor import BUYER_WORDS, find_vendor
 
 __all__ = ["extract_fields", "find_amounts", "find_dates", "format_amount", "lines_to_check"]
 
+ROUNDING_STEP = Decimal("0.05")      # cash rounding moves a total by at most this
 KNOWN_RATES = {Decimal(r) for r in ("0", "5", "5.5", "6", "7", "8", "9", "10", "12", "13", "16", "19", "20", "21", "25")}
 
 TOTAL_WORDS: list[tuple[re.Pattern[str], float]] = [
@@ -239,7 +241,8 @@ def _keyword_amounts(lines: list[TextLine], score_of: Callable[[str], float]) ->
                     if not row_amounts:
                         break
                     found.append((row, row_amounts[-1], column - 1))
-            elif score:
+            elif score and not any(p.search(following[0].norm) for p, _ in NOT_TOTAL_WORDS):
+                # not onto a line with a label of its own: "(Inclusive of GST)" over "CASH 100.00"
                 found.append((following[0], find_amounts(following[0].text)[0], score - 1))
     return found
 
@@ -251,6 +254,8 @@ def find_total(lines: list[TextLine], vat_total: Decimal | None, net: Decimal | 
     for line, amount, score in _keyword_amounts(lines, _total_line_score):
         if score <= 0 or amount.value == 0:
             continue
+        if _is_tax_summary_row(line, find_amounts(line.text)):
+            score -= 3
         score += 0.3 * line.position + trust_of(reading_trust, line.reading)
         cand = candidates.get(amount.value)
         if cand is None:
@@ -260,16 +265,22 @@ def find_total(lines: list[TextLine], vat_total: Decimal | None, net: Decimal | 
             cand.readings.add(line.reading)
     all_amounts = [(line, a) for line in lines for a in find_amounts(line.text)]
     payments = {a.value for line, a in all_amounts if PAYMENT_WORDS.search(line.norm)}
+    rounding_lines = [line for line in lines if ROUNDING_WORDS.search(line.norm)]
+    roundings = {a.value for line in rounding_lines for a in find_amounts(line.text) if 0 < abs(a.value) < 1}
     exact = _cash_minus_change(lines)
     if net is not None and vat_total is not None:
         exact.add(net + vat_total)
+        exact |= {net + vat_total + r for r in roundings}   # "excl. 26,00 / tax 1,56 / rounding -0,01"
     for value in exact & {a.value for _, a in all_amounts}:     # arithmetic found what the words missed
         candidates.setdefault(value, _Candidate(value, 1.0, set()))
+    _add_rounded_totals(candidates, rounding_lines)
     several = len({line.reading for line in lines}) > 1
-    roundings = {a.value for line, a in all_amounts if ROUNDING_WORDS.search(line.norm) and 0 < abs(a.value) < 1}
     for cand in candidates.values():
         # "Totaal 12,43 / Afronding -0,03 / Te betalen 12,40": of the two, the rounded one is paid.
+        # With a rounding line whose amount OCR lost, any two totals within a rounding step will do.
         partners = [cand.value + sign * r for r in roundings for sign in (1, -1) if cand.value + sign * r in candidates]
+        if rounding_lines:
+            partners += [v for v in candidates if 0 < abs(v - cand.value) <= ROUNDING_STEP]
         if partners and all(_is_rounder(cand.value, other) for other in partners):
             cand.score += 2
         cand.readings |= {line.reading for line, a in all_amounts if a.value == cand.value}
@@ -298,6 +309,27 @@ def find_total(lines: list[TextLine], vat_total: Decimal | None, net: Decimal | 
         return None, 0.0
     repeated = [v for v, n in counts.items() if n > 1 and v > 0]
     return (max(repeated), 0.35) if repeated else (max(counts), 0.2)
+
+
+def _add_rounded_totals(candidates: dict[Decimal, _Candidate], rounding_lines: list[TextLine]) -> None:
+    """A rounding line printing the rounded total itself, not the adjustment ("Total 37,44 /
+    Rounding 37,45"), makes that amount a candidate as strong as the total it rounds."""
+    for line in rounding_lines:
+        for amount in find_amounts(line.text):
+            near = [c for c in candidates.values()
+                    if 0 < abs(amount.value - c.value) <= ROUNDING_STEP and _is_rounder(amount.value, c.value)]
+            if abs(amount.value) >= 1 and near and amount.value not in candidates:
+                best = max(near, key=lambda c: c.score)
+                candidates[amount.value] = _Candidate(amount.value, best.score, {line.reading})
+
+
+def _is_tax_summary_row(line: TextLine, amounts: Sequence[Amount]) -> bool:
+    """A row of a VAT summary table ("TOTAL 26,00 1,56": base and tax at a known rate, no gross):
+    its amounts are the sums of columns, not the amount paid."""
+    values = [a.value for a in amounts]
+    if len(values) != 2 or not 0 < values[1] < values[0]:
+        return False
+    return any(r > 0 and abs(values[0] * r / 100 - values[1]) <= Decimal("0.015") for r in KNOWN_RATES)
 
 
 def _is_rounder(value: Decimal, other: Decimal) -> bool:
@@ -418,12 +450,24 @@ def find_date(lines: list[TextLine], reading_trust: Sequence[float] = ()) -> tup
                 scores[day] = max(scores.get(day, score), score) + (0.3 if day in scores else 0)
                 readings[day].add(line.reading)
     if not scores:
-        return None, 0.0
+        return _compact_date(lines)
     for day in scores:
         if len(readings[day]) > 1:
             scores[day] += 1
     best = max(scores, key=lambda d: scores[d])
     return best, round(min(0.95, max(0.3, 0.45 + 0.1 * scores[best])), 2)
+
+
+def _compact_date(lines: list[TextLine]) -> tuple[date | None, float]:
+    """No date written with separators anywhere: one printed as ``27032018``, the most frequent
+    (both readings agree), near the top first; never sure."""
+    counts: dict[date, float] = defaultdict(float)
+    for line in lines:
+        for day in find_compact_dates(line.text):
+            counts[day] += 1 - 0.3 * line.position
+    if not counts:
+        return None, 0.0
+    return max(counts, key=lambda d: counts[d]), 0.4
 
 
 def find_invoice_number(lines: list[TextLine]) -> tuple[str | None, float]:

@@ -4,7 +4,7 @@ A name is scored by where it sits (the header, above the first price), what it l
 form such as GmbH, B.V., Ltd, Sdn Bhd; not an address, a phone number or a slogan), what is around
 it (never the customer's block; right after "Verkäufer:"/"Leverancier:"), whether both OCR engines
 read it alike, whether it is printed again in the footer, and whether it matches the shop's web
-domain. A name printed over two header lines ("POPULAR BOOK" / "CO. (M) SDN BHD") is joined.
+domain. A name printed over two or three header lines ("POPULAR BOOK" / "CO. (M) SDN BHD") is joined.
 """
 from __future__ import annotations
 
@@ -31,10 +31,12 @@ SELLER_WORDS = rx(r"verkaufer|lieferant\b|rechnungsersteller|\bseller\b|supplier
                   r"^from\b|^van\b|\bvendor\b|issuer|aussteller")
 LEGAL_FORMS = rx(r"\b(gmbh|mbh|b\.\s?v\.?|bv|n\.\s?v\.?|v\.o\.f\.?|vof|sdn\.?\s?bhd|bhd|s/b|ltd|limited|inc|llc|"
                  r"e\.\s?k\.|ohg|sarl|s\.a\.s?|gbr|plc|& co\b|co\.\s?kg|kgaa|a\.g\.|srl|spa|bvba|cv)(\W|$)")
+_LEGAL_FORMS_ANY_CASE = re.compile(LEGAL_FORMS.pattern, re.IGNORECASE)
 LEGAL_FORMS_UPPER = re.compile(r"\b(AG|KG|SE|UG|OY|AB|AS|SA|NV|BV)\b")     # only in capitals: not "kg" of cheese
 TRADE_WORDS = rx(r"\b(enterprise|trading|restaurant|store|markt|market|mart|shop|winkel|apotheke|apotheek|"
                  r"bakkerij|backerei|drogerie|supermarkt|tankstelle|hardware|stationery|bistro|cafe|hotel|pharmacy|"
-                 r"bakery|kitchen|services|holding|groep|group|handel|versicherung|verein)\b")
+                 r"bakery|kitchen|services|holding|groep|group|handel|versicherung|verein|"
+                 r"cash ?(&|and|en|und) ?carry)\b")
 ADDRESS_WORDS = rx(r"straat|str\.|strasse|\bweg\b|laan|plein|gracht|kade|dijk|singel|road|street|avenue|platz|"
                    r"allee|gasse|\bring\b|postbus|postfach|p\.?o\.? box|\brue\b|\bchemin\b|\bjalan\b|\bjln\b|\btaman\b|"
                    r"\bfloor\b|\bflr\b|\blevel\b|\blot\b|\bunit\b|\bblok\b|\bblock\b|\bsuite\b|\betage\b|#\d|\bno\.? ?\d|"
@@ -47,7 +49,8 @@ CONTACT_WORDS = rx(r"\btel|fax|phone|telefon|www|http|@|e-?mail|\bkvk\b|\bbtw\b|
 GENERIC_WORDS = rx(r"rechnung|invoice|factuur|receipt|kassenbon|kassabon|\bbon\b|quittung|beleg|welcome|willkommen|"
                    r"welkom|thank|danke|bedankt|filiale|kasse|datum|\bdate\b|seite|page|\bcopy\b|kopie|"
                    r"offnungszeiten|opening|openingstijden|hours|cashier|kassier|table|\btafel\b|order|"
-                   r"bestel|\beur\b|\bsumme\b|\btotal|\btax\b|simplified|copyright|\(c\)|©|\bcash\b|\bmember\b|"
+                   r"bestel|\beur\b|\bsumme\b|\btotal|\btax\b|simplified|copyright|\(c\)|©|"
+                   r"\bcash\b(?! ?(&|and|en|und) ?carry)|\bmember\b|"
                    r"\bpos\b|terminal|geschaftsfuhrer|director|bank|version|adresse|address|adres|lieferung|delivery|"
                    r"herrn|\bfrau\b|\bmrs?\b(?!\.)|dhr|mevr|\bqty\b|\bdesc|\bprice|\bamount|returnable|refundable|"
                    r"umtausch|ruil")
@@ -137,6 +140,15 @@ def _candidates(reading_lines: list[TextLine], domains: set[str], reading_trust:
             above_name = _clean(_name_part(above.text))
             cand.name = f"{above_name} {cand.name}"
             cand.keys.add(normalise(above_name))
+            top = reading_lines[i - 2] if i >= 2 else None
+            if top is not None and _continues_over_three(top, above):
+                top_cand = next((c for c in found if c.line is top), None)
+                if top_cand is not None:
+                    found.remove(top_cand)
+                    cand.rank_bonus = max(cand.rank_bonus, top_cand.rank_bonus)
+                top_name = _clean(_name_part(top.text))
+                cand.name = f"{top_name} {cand.name}"
+                cand.keys.add(normalise(top_name))
         elif _letters(LEGAL_FORMS.sub(" ", normalise(text))) < 3:
             cand.score -= 4                                     # "GmbH & Co. KG" alone
         compact = re.sub(r"[^a-z0-9]", "", normalise(cand.name))
@@ -195,6 +207,8 @@ def _looks_like_noise(text: str) -> bool:
     wordlike = [t for t in text.split() if _letters(t) >= 2 and _letters(t) >= 0.5 * len(t)]
     if not any(_letters(t) >= 3 for t in wordlike):
         return True
+    if LEGAL_FORMS.search(normalise(text)):
+        return False                    # initials with a legal form: "A.B.C. (M) SDN BHD"
     return sum(len(t) for t in wordlike) < 0.6 * len(text.replace(" ", ""))
 
 
@@ -202,6 +216,9 @@ def _name_part(text: str) -> str:
     """The name in a line: registration numbers in brackets dropped ("AEON CO. (M) BHD. (126926-H)"),
     and a legal name before address parts kept ("Au bon moulin SARL - 1242 chemin de l'olive")."""
     text = " ".join(_REGISTRATION.sub(" ", text).split()) or text
+    ends = [m.end(1) for m in _LEGAL_FORMS_ANY_CASE.finditer(text)]
+    if ends and _letters(text[ends[-1]:]) < 2:
+        text = text[:ends[-1]]          # "Bakker Jansen B.V. a 0": a smudge after the legal form
     head = _SEGMENT.split(text, maxsplit=1)[0]
     if head != text and _letters(head) >= 3 and (LEGAL_FORMS.search(normalise(head)) or LEGAL_FORMS_UPPER.search(head)):
         return head
@@ -224,6 +241,15 @@ def _joins_above(above: TextLine, line: TextLine) -> bool:
             and not LEGAL_FORMS.search(above.norm) and not _NAME_PREFIX.match(line.text)
             and not SELLER_WORDS.search(above.norm.replace(" ", "")) and not above.text.rstrip().endswith(":")
             and _vendor_score(_name_part(above.text), []) > -2)
+
+
+def _continues_over_three(top: TextLine, middle: TextLine) -> bool:
+    """A legal name over three header lines ("BAKKER HUAT HARDWARE" / "ENTERPRISE (NORTH" /
+    "SIDE) SDN BHD"): the middle line continues the top one, which has no legal form of its own."""
+    return (top.index == middle.index - 1 and _CONTINUATION.match(middle.norm) is not None
+            and not LEGAL_FORMS.search(top.norm) and not find_amounts(top.text)
+            and not top.text.rstrip().endswith(":") and not SELLER_WORDS.search(top.norm.replace(" ", ""))
+            and _vendor_score(_name_part(top.text), []) > -2)
 
 
 def _is_trade_under_name(above: TextLine, line: TextLine) -> bool:

@@ -181,6 +181,41 @@ def test_cash_rounding_pays_the_rounded_total() -> None:
     assert e.total == Decimal("12.40")
 
 
+def test_with_a_rounding_line_whose_amount_was_lost_the_rounded_total_is_paid() -> None:
+    # The rounding amount is unreadable, the sum before rounding adds up (net + tax): still 8.45.
+    e = extract_fields("KEDAI MAJU\nPensel 7.96\nTotal Excl. Tax 7.96\nGST 6% 0.48\nTotal 8.44\n"
+                       "Rounding Adj ~~ ,\nTotal 8.45\nThank you")
+    assert e.total == Decimal("8.45")
+
+
+def test_a_rounding_line_may_print_the_rounded_total_itself() -> None:
+    e = extract_fields("KEDAI MAJU\nTotal Sales (Incl Tax) 12.48\nRounding Adj\nRounding 12.50\nCard 12.50")
+    assert e.total == Decimal("12.50")
+    plain = extract_fields("KEDAI MAJU\nTotal Sales 12.48\nRounding 12.30")     # no rounding step apart
+    assert plain.total == Decimal("12.48")
+
+
+def test_a_tax_summary_row_is_not_the_grand_total() -> None:
+    # "TOTAL 50.00 3.00" sums the net and tax columns; the total itself is net + tax + rounding.
+    e = extract_fields("KEDAI BUKU\nSub-Total (Excl) 50.00\nTotal Tax 3.00\nRounding -0.01\nCash 52.99\n"
+                       "Tax Summary\nCode % Amount Tax\nSR 6 50.00 3.00\nTOTAL 50.00 3.00")
+    assert e.total == Decimal("52.99")
+
+
+def test_a_label_alone_does_not_lend_its_score_to_a_line_with_its_own_label() -> None:
+    e = extract_fields("GROSIR JAYA\nTctal Sales 9.40\n(Inclusive of Tax)\nCASH 50.00\nChange 40.60")
+    assert e.total == Decimal("9.40")
+    split = extract_fields("GROSIR JAYA\nKoffie 9,40\nTotaal incl. btw\n9,40\nBedankt")
+    assert split.total == Decimal("9.40")              # a bare amount under the label still gets it
+
+
+def test_a_date_without_separators_is_a_last_resort() -> None:
+    assert extract_fields("KEDAI MAJU\n14022019 No.CS-1234\nTotal 5.00").date == date(2019, 2, 14)
+    assert extract_fields("WINKEL\n20190214\nTotaal 5,00").date == date(2019, 2, 14)
+    assert extract_fields("WINKEL\nArt 12345678\nTotaal 5,00").date is None          # no valid date
+    assert extract_fields("WINKEL 14022019\n03-05-2020\nTotaal 5,00").date == date(2020, 5, 3)
+
+
 # --------------------------------------------------------------------------- what a second engine reads again
 
 def test_lines_to_check_are_the_total_payment_and_date_lines() -> None:
@@ -259,3 +294,23 @@ def test_a_legal_name_may_hold_a_generic_word_and_a_label_line_is_no_name() -> N
 def test_a_handwritten_note_above_the_name_is_not_part_of_it() -> None:
     text = "jan de vries\nKOPERSLAGER HANDEL\nNO 3 JALAN BUNGA\nTOTAL 8.00"
     assert extract_fields(text).vendor == "KOPERSLAGER HANDEL"
+
+
+def test_cash_and_carry_is_a_trade_not_a_payment_word() -> None:
+    text = "GOODS SOLD ARE NOT RETURNABLE THANK YOU\nBMX CASH & CARRY\n(123456-V)\nLOT 5 JALAN BUNGA\nTOTAL 8.00"
+    assert extract_fields(text).vendor == "BMX CASH & CARRY"
+
+
+def test_initials_with_a_legal_form_are_a_name_not_noise() -> None:
+    text = "MR. K.1.M. (M) SDN BHD\nCo-REG: 123456-A\nLOT 7, JALAN BUNGA 4,\nKAWASAN INDUSTRI SEMPADAN\nTOTAL 8.00"
+    assert extract_fields(text).vendor == "MR. K.1.M. (M) SDN BHD"
+
+
+def test_a_smudge_after_the_legal_form_is_not_part_of_the_name() -> None:
+    text = "KOFFIE EN ZO VOORT MAAR\nBakkerij Jansen B.V. 0\nMarkt 1\nBrood 2,10\nTotaal 2,10"
+    assert extract_fields(text).vendor == "Bakkerij Jansen B.V."
+
+
+def test_a_legal_name_over_three_header_lines_is_joined() -> None:
+    text = "BAKAR HUAT HARDWARE\nENTERPRISE (BUKIT\nJAYA) SDN BHD\n123456-X\nNO. 5, JALAN BUNGA\nTOTAL 8.00"
+    assert extract_fields(text).vendor == "BAKAR HUAT HARDWARE ENTERPRISE (BUKIT JAYA) SDN BHD"
