@@ -133,22 +133,10 @@ def _candidates(reading_lines: list[TextLine], domains: set[str], reading_trust:
         rank += 1
         above = reading_lines[i - 1] if i else None
         if above is not None and _joins_above(above, line):
-            upper = next((c for c in found if c.line is above), None)
-            if upper is not None:
-                found.remove(upper)
-                cand.rank_bonus = max(cand.rank_bonus, upper.rank_bonus)
-            above_name = _clean(_name_part(above.text))
-            cand.name = f"{above_name} {cand.name}"
-            cand.keys.add(normalise(above_name))
+            _prepend(cand, above, found)
             top = reading_lines[i - 2] if i >= 2 else None
             if top is not None and _continues_over_three(top, above):
-                top_cand = next((c for c in found if c.line is top), None)
-                if top_cand is not None:
-                    found.remove(top_cand)
-                    cand.rank_bonus = max(cand.rank_bonus, top_cand.rank_bonus)
-                top_name = _clean(_name_part(top.text))
-                cand.name = f"{top_name} {cand.name}"
-                cand.keys.add(normalise(top_name))
+                _prepend(cand, top, found)
         elif _letters(LEGAL_FORMS.sub(" ", normalise(text))) < 3:
             cand.score -= 4                                     # "GmbH & Co. KG" alone
         compact = re.sub(r"[^a-z0-9]", "", normalise(cand.name))
@@ -241,6 +229,17 @@ def _joins_above(above: TextLine, line: TextLine) -> bool:
             and not LEGAL_FORMS.search(above.norm) and not _NAME_PREFIX.match(line.text)
             and not SELLER_WORDS.search(above.norm.replace(" ", "")) and not above.text.rstrip().endswith(":")
             and _vendor_score(_name_part(above.text), []) > -2)
+
+
+def _prepend(cand: _Candidate, upper: TextLine, found: list[_Candidate]) -> None:
+    """Join the header line ``upper`` in front of ``cand``'s name; its own candidate (if any) merges in."""
+    own = next((c for c in found if c.line is upper), None)
+    if own is not None:
+        found.remove(own)
+        cand.rank_bonus = max(cand.rank_bonus, own.rank_bonus)
+    upper_name = _clean(_name_part(upper.text))
+    cand.name = f"{upper_name} {cand.name}"
+    cand.keys.add(normalise(upper_name))
 
 
 def _continues_over_three(top: TextLine, middle: TextLine) -> bool:
