@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -43,20 +45,38 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A fresh database for this test session, migrated to head."""
+def postgres_base() -> str:
+    """The URL of the cluster ``./dev test`` started; skips (fails under CI) without one."""
     base = os.environ.get("KLERK_TEST_POSTGRES_URL")
     if not base:
         if os.environ.get("CI"):
             pytest.fail("KLERK_TEST_POSTGRES_URL is not set: run the tests with ./dev test")
         pytest.skip("no PostgreSQL: run ./dev test to include it")
-    name = f"klerk_{uuid.uuid4().hex[:10]}"
+    return base
+
+
+@contextmanager
+def fresh_database(prefix: str = "klerk", *, keep: bool = False) -> Iterator[str]:
+    """An empty database on the test cluster (dropped afterwards unless ``keep``); yields its URL."""
+    base = postgres_base()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    url = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A fresh database for this test session, migrated to head."""
+    with fresh_database(keep=True) as url:
+        pass
     engine = storage.make_engine(url)
     storage.upgrade(engine)
     engine.dispose()

@@ -3,9 +3,7 @@ fresh database), the private cluster it starts by itself, ``klerk bench workers`
 processes, and ``klerk bench smtp`` (against Postfix only where Postfix is installed)."""
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,26 +14,13 @@ import sqlalchemy as sa
 from core import storage
 from core.overview import invoice_overview, quote_overview
 from klerk.bench_postfix import postfix_installed
-from tests.conftest import SHARED
+from tests.conftest import SHARED, fresh_database
 
 
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
-    base = os.environ.get("KLERK_TEST_POSTGRES_URL")
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail("KLERK_TEST_POSTGRES_URL is not set: run the tests with ./dev test")
-        pytest.skip("no PostgreSQL: run ./dev test to include it")
-    name = f"klerk_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_database("klerk_bench") as url:
+        yield url
 
 
 def test_scale_bench_loads_times_and_sends_without_gaps(empty_postgres: str, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from core import storage
+from tests.conftest import fresh_database
 
 
 def test_migrations_match_the_models(engine) -> None:  # type: ignore[no-untyped-def]
@@ -28,19 +29,12 @@ def test_services_starting_at_once_migrate_one_after_the_other(postgres_url) -> 
     four processes (alembic's context is per process) upgrade it at the same moment."""
     import subprocess
     import sys
-    import uuid
+    import time
 
-    import sqlalchemy as sa
-
-    name = f"klerk_fresh_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = postgres_url.rsplit("/", 1)[0] + "/" + name
     script = ("import sys, time; from core import storage; e = storage.make_engine(sys.argv[1]); "
               "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); storage.upgrade(e)")
-    start_at = str(__import__("time").time() + 4)
-    try:
+    start_at = str(time.time() + 4)
+    with fresh_database("klerk_fresh") as url:
         procs = [subprocess.Popen([sys.executable, "-c", script, url, start_at], stderr=subprocess.PIPE, text=True)
                  for _ in range(4)]
         results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
@@ -48,7 +42,3 @@ def test_services_starting_at_once_migrate_one_after_the_other(postgres_url) -> 
         engine, reference = storage.make_engine(url), storage.make_engine(postgres_url)
         assert storage.current_revision(engine) == storage.current_revision(reference)
         engine.dispose(), reference.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()

@@ -21,6 +21,7 @@ from core.inbox.models import ImapUid, InboundMessage, IngestAddress
 from core.secrets import load_secret_box
 from klerk.crash import CrashConfig, Postgres, fleet_env, make_inboxes, run_crash
 from klerk.crash_fleet import Fleet, free_port, wait_until
+from tests.conftest import postgres_base
 from tests.ingest.mails import mail, wire
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -29,12 +30,7 @@ USER = "bonnen@klerk.test"
 
 @pytest.fixture
 def postgres() -> Postgres:
-    url = os.environ.get("KLERK_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("KLERK_TEST_POSTGRES_URL is not set: run the tests with ./dev test")
-        pytest.skip("no PostgreSQL: run ./dev test to include it")
-    return Postgres(url, os.environ.get("KLERK_TEST_PG_CTL", ""), os.environ.get("KLERK_TEST_PG_DATA", ""))
+    return Postgres(postgres_base(), os.environ.get("KLERK_TEST_PG_CTL", ""), os.environ.get("KLERK_TEST_PG_DATA", ""))
 
 
 def test_kill_9_and_a_postgres_restart_lose_nothing_and_do_nothing_twice(postgres: Postgres, tmp_path: Path) -> None:
