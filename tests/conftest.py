@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,9 +68,20 @@ def fresh_database(prefix: str = "klerk", *, keep: bool = False) -> Iterator[str
         yield base.rsplit("/", 1)[0] + "/" + name
     finally:
         if not keep:
+            _drop(admin, name)
+        admin.dispose()
+
+
+def _drop(admin: sa.Engine, name: str) -> None:
+    """Drop a test database. FORCE cannot end an autovacuum worker that just started on it (not our
+    role): try again shortly; a database left in the throw-away test cluster harms nothing."""
+    for _ in range(10):
+        try:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+            return
+        except sa.exc.DBAPIError:
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")
