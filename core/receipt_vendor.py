@@ -41,6 +41,7 @@ ADDRESS_WORDS = rx(r"straat|str\.|strasse|\bweg\b|laan|plein|gracht|kade|dijk|si
                    r"allee|gasse|\bring\b|postbus|postfach|p\.?o\.? box|\brue\b|\bchemin\b|\bjalan\b|\bjln\b|\btaman\b|"
                    r"\bfloor\b|\bflr\b|\blevel\b|\blot\b|\bunit\b|\bblok\b|\bblock\b|\bsuite\b|\betage\b|#\d|\bno\.? ?\d|"
                    r"\b\d{4}\s?[a-z]{2}\b|\b\d{5}\b|"
+                   r"[a-z](weg|straat|strasse|str|laan|plein|gracht|kade|dijk|singel|allee|gasse|platz|damm)\.?\s?\d{1,4}[a-z]?\b|"
                    r"^[^\d]{3,40}\s\d{1,4}[a-z]?(?:\s?-\s?\d{1,4}[a-z]?)?$")    # "Pohlweg 110", "Kamp 30-32"
 COUNTRY_WORDS = rx(r"\bnl\b|deutschland|nederland|belgie|belgique|france|osterreich|schweiz")
 CONTACT_WORDS = rx(r"\btel|fax|phone|telefon|www|http|@|e-?mail|\bkvk\b|\bbtw\b|ust|\bvat\b|\bgst\b|iban|\bbic\b|"

@@ -6,7 +6,10 @@ offline) reads digits better, but running its detector and recogniser over a who
 tesseract (``../shared/recipes/README.md``). So rapidocr only reads again, with its recogniser alone,
 the pieces of tesseract's lines that decide a field: the numbers on total, payment, cash and change
 lines, dates and times (``core.receipt_text.lines_to_check``), and the lines that may hold the
-seller's name (``core.receipt_vendor.name_lines``, and the first line: often a logo). The field extractor (``core.receipt_text``) gets both readings.
+seller's name (``core.receipt_vendor.name_lines``, and the first line: often a logo). It also reads
+the bands of print in the header that tesseract left out (psm 6 drops a headline set much larger
+than the rest: often the shop's name; ``ingest.page_layout.skipped_header_lines``). The field
+extractor (``core.receipt_text``) gets both readings.
 
 Image preparation, cheapest first:
 - the size is checked from the header before any pixel is decoded (decompression bombs);
@@ -21,7 +24,6 @@ over worker processes, each with its own engine and one thread per engine.
 from __future__ import annotations
 
 import io
-import math
 import multiprocessing
 import os
 import re
@@ -29,7 +31,7 @@ import statistics
 import struct
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,12 +39,24 @@ from typing import TypeVar
 
 import numpy as np
 import pytesseract
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ReceiptRejectedError
 from core.receipt_lines import find_amounts
 from core.receipt_text import lines_to_check
 from core.receipt_vendor import name_lines
+from ingest.page_layout import (
+    MAX_PIECE_RATIO,
+    TesseractLine,
+    TesseractWord,
+    TextBox,
+    box_of,
+    lines_from_boxes,
+    skew_of,
+    skipped_header_lines,
+    text_area,
+    with_lines,
+)
 
 TESSERACT_LANGUAGES = "nld+eng+deu"
 TESSERACT_CONFIG = "--psm 6"
@@ -54,7 +68,7 @@ LOW_TESSERACT_CONFIDENCE = 0.45      # below this, ask OSD whether the page is u
 DETECTION_LONG_SIDE = 960            # rapidocr's full reading finds its boxes on the page scaled to this
 NAME_LINES = 3                       # lines rapidocr reads again for the seller's name
 MAX_SECOND_READINGS = 24             # pieces rapidocr reads again at most per page
-MAX_PIECE_RATIO = 30                 # width / height of a top line worth reading again
+MIN_SKIPPED_SCORE = 0.6              # rapidocr's confidence to keep a line tesseract skipped
 _ROTATION_FLAGS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
                    270: Image.Transpose.ROTATE_270}
 
@@ -64,22 +78,8 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class TextBox:
-    """One piece of text rapidocr found, with its centre, size and slope (page coordinates)."""
-
-    text: str
-    x: float
-    y: float
-    width: float
-    height: float
-    angle: float          # degrees, the slope of the box's top edge
-    score: float
-    quad: tuple[tuple[float, float], ...] = ()     # the four corners, clockwise from top left
-
-
-@dataclass(frozen=True)
 class OcrResult:
-    tesseract_text: str              # the whole page
+    tesseract_text: str              # the whole page (with the header lines it skipped, as rapidocr read them)
     rapid_text: str                  # tesseract's lines, those that matter as rapidocr read them
     tesseract_confidence: float      # mean word confidence, 0..1
     rapid_confidence: float          # mean score of the pieces rapidocr read, 0..1
@@ -195,13 +195,18 @@ class OcrEngine:
         strips = [(i, lines[i].box) for i in top]
         strips += [(i, group) for i in checked if i not in top for group in lines[i].digit_groups()]
         strips = strips[:MAX_SECOND_READINGS]
-        read = self.recognise(gray, [box for _, box in strips])
+        skipped = skipped_header_lines(gray, lines)
+        read = self.recognise(gray, [box for _, box in strips] + skipped)
         second = list(texts)            # tesseract's page with rapidocr's reading of the pieces that matter
         for (i, box), (text, _) in zip(strips, read):
             if text:
                 second[i] = text if i in top else second[i].replace(box.text, text, 1)
+        # Lines tesseract skipped (a headline in a much larger font) exist only in rapidocr's
+        # reading; both texts get them, in their place on the page.
+        found = [(box.top, text) for box, (text, score) in zip(skipped, read[len(strips):])
+                 if score >= MIN_SKIPPED_SCORE and re.search(r"[^\W\d_]{2}", text)]
         scores = [score for text, score in read if text]
-        return OcrResult("\n".join(texts), "\n".join(second), confidence,
+        return OcrResult(with_lines(lines, texts, found), with_lines(lines, second, found), confidence,
                          statistics.fmean(scores) if scores else 0.0, rotation)
 
     def read_fully(self, img: Image.Image, first: OcrResult) -> OcrResult:
@@ -213,7 +218,7 @@ class OcrEngine:
                 img = img.transpose(_ROTATION_FLAGS[first.rotation])
             boxes = self.read_boxes(img.crop(text_area(img)))
         scores = [b.score for b in boxes]
-        return OcrResult(first.tesseract_text, lines_from_boxes(boxes, _skew_of(boxes)), first.tesseract_confidence,
+        return OcrResult(first.tesseract_text, lines_from_boxes(boxes, skew_of(boxes)), first.tesseract_confidence,
                          statistics.fmean(scores) if scores else 0.0, first.rotation)
 
     def recognise(self, gray: Image.Image, boxes: Sequence[TesseractWord]) -> list[tuple[str, float]]:
@@ -236,7 +241,7 @@ class OcrEngine:
         output = self.rapid(rgb, use_det=True, use_cls=True, use_rec=True)
         if output.boxes is None or output.txts is None:
             return []
-        return [_box_of(quad, str(text), float(score)) for quad, text, score in zip(output.boxes, output.txts, output.scores)]
+        return [box_of(quad, str(text), float(score)) for quad, text, score in zip(output.boxes, output.txts, output.scores)]
 
     def read_tesseract_lines(self, gray: Image.Image) -> tuple[list[TesseractLine], float]:
         """Tesseract's lines as it found them (with their words' boxes) and its mean word confidence (0..1)."""
@@ -272,54 +277,6 @@ class OcrEngine:
             return 0
         # "rotate" is the counter-clockwise angle that makes the page upright.
         return {90: 270, 180: 180, 270: 90}.get(int(osd.get("rotate", 0)), 0)
-
-
-@dataclass(frozen=True)
-class TesseractWord:
-    """A word (or a run of words) tesseract read, with its bounding box in the image it read."""
-
-    text: str
-    left: int
-    top: int
-    right: int
-    bottom: int
-
-
-def _span(words: Sequence[TesseractWord]) -> TesseractWord:
-    return TesseractWord(" ".join(w.text for w in words), min(w.left for w in words), min(w.top for w in words),
-                         max(w.right for w in words), max(w.bottom for w in words))
-
-
-@dataclass(frozen=True)
-class TesseractLine:
-    """One line tesseract read: its words, left to right."""
-
-    words: tuple[TesseractWord, ...]
-
-    @property
-    def text(self) -> str:
-        return " ".join(w.text for w in self.words)
-
-    @property
-    def box(self) -> TesseractWord:
-        return _span(self.words)
-
-    def digit_groups(self) -> list[TesseractWord]:
-        """The words with digits in them, a number tesseract split ("40 ,00") joined into one: what a
-        second engine should read again on a line whose numbers matter (one piece per number: a
-        long piece of several numbers comes back with digits lost)."""
-        groups: list[list[TesseractWord]] = []
-        previous = None                   # the word before, when it had digits
-        for word in self.words:
-            if not any(c.isdigit() for c in word.text):
-                previous = None
-                continue
-            if previous is not None and word.left - previous.right < 0.6 * (word.bottom - word.top):
-                groups[-1].append(word)
-            else:
-                groups.append([word])
-            previous = word
-        return [_span(g) for g in groups]
 
 
 def _name_lines(lines: Sequence[TesseractLine]) -> list[int]:
@@ -373,66 +330,6 @@ def engine_for_process() -> OcrEngine:
         if _process_engine is None:
             _process_engine = OcrEngine()
         return _process_engine
-
-
-# --------------------------------------------------------------------------- geometry of boxes
-
-def text_area(img: Image.Image) -> tuple[int, int, int, int]:
-    """Where the text is (left, top, right, bottom), from the density of sharp edges on a thumbnail:
-    a receipt photographed on a table or scanned on an A4 page gives tesseract a fraction of the
-    pixels and none of the background. The whole page when the text fills most of it."""
-    small = img.convert("L")
-    small.thumbnail((400, 400))
-    edges = np.asarray(small.filter(ImageFilter.FIND_EDGES)) > 60
-    height, width = edges.shape
-    border = max(1, round(0.02 * max(height, width)))       # a scan's own edge is no text
-    edges[:border, :] = edges[-border:, :] = False
-    edges[:, :border] = edges[:, -border:] = False
-    rows, cols = np.flatnonzero(edges.sum(axis=1) >= 2), np.flatnonzero(edges.sum(axis=0) >= 2)
-    whole = (0, 0, img.width, img.height)
-    if len(rows) < 3 or len(cols) < 3:
-        return whole
-    sx, sy, margin = img.width / width, img.height / height, 0.03 * max(height, width)
-    left, top = max(0, round((cols[0] - margin) * sx)), max(0, round((rows[0] - margin) * sy))
-    right = min(img.width, round((cols[-1] + 1 + margin) * sx))
-    bottom = min(img.height, round((rows[-1] + 1 + margin) * sy))
-    if (right - left) * (bottom - top) > 0.85 * img.width * img.height:
-        return whole
-    return left, top, right, bottom
-
-
-def _box_of(quad: Sequence[Sequence[float]], text: str, score: float) -> TextBox:
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = [(float(p[0]), float(p[1])) for p in quad]
-    width = math.hypot(x1 - x0, y1 - y0)
-    height = math.hypot(x3 - x0, y3 - y0)
-    angle = math.degrees(math.atan2(y1 - y0, x1 - x0)) if width else 0.0
-    return TextBox(text, (x0 + x1 + x2 + x3) / 4, (y0 + y1 + y2 + y3) / 4, width, height, angle, score,
-                   ((x0, y0), (x1, y1), (x2, y2), (x3, y3)))
-
-
-def _skew_of(boxes: Sequence[TextBox]) -> float:
-    """The page's slope in degrees: the median slope of the wide text boxes (0 when unsure)."""
-    angles = [b.angle for b in boxes if b.width > 3 * b.height and abs(b.angle) < 15]
-    return statistics.median(angles) if len(angles) >= 3 else 0.0
-
-
-def lines_from_boxes(boxes: Iterable[TextBox], skew: float = 0.0) -> str:
-    """rapidocr's pieces put back into lines: boxes whose centres share a (deskewed) row, left to right."""
-    cos, sin = math.cos(math.radians(skew)), math.sin(math.radians(skew))
-    placed = sorted(((b.y * cos - b.x * sin, b.x * cos + b.y * sin, b) for b in boxes if b.text.strip()),
-                    key=lambda item: item[0])
-    rows: list[list[tuple[float, float, TextBox]]] = []
-    for item in placed:
-        y, _, box = item
-        if rows:
-            row = rows[-1]
-            row_y = statistics.fmean(i[0] for i in row)
-            row_h = statistics.fmean(i[2].height for i in row)
-            if abs(y - row_y) < 0.5 * min(row_h, box.height):
-                row.append(item)
-                continue
-        rows.append([item])
-    return "\n".join(" ".join(i[2].text.strip() for i in sorted(row, key=lambda i: i[1])) for row in rows)
 
 
 # --------------------------------------------------------------------------- batches

@@ -335,7 +335,7 @@ def _report(directory: Path, docs: list[_Document], tallies: dict[str, _Tally], 
     ]
     if seconds["image"]:
         lines.append(f"| seconds per image, median (pipeline: decode, crop, tesseract, rapidocr on the lines that "
-                     f"decide total and date, fields; rapidocr on the whole page when those stay unsure) | "
+                     f"decide total, date and seller and on header lines tesseract skipped, fields; rapidocr on the whole page when those stay unsure) | "
                      f"{statistics.median(seconds['image']):.2f} s |")
     if seconds["pdf"]:
         lines.append(f"| seconds per PDF, median | {statistics.median(seconds['pdf']) * 1000:.1f} ms |")

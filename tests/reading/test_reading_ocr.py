@@ -6,9 +6,18 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from PIL import Image, ImageOps
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from ingest.ocr import OcrEngine, TesseractLine, TesseractWord, TextBox, lines_from_boxes, open_image, text_area
+from ingest.ocr import OcrEngine, open_image, prepare_for_tesseract
+from ingest.page_layout import (
+    TesseractLine,
+    TesseractWord,
+    TextBox,
+    lines_from_boxes,
+    skipped_header_lines,
+    text_area,
+)
 from ingest.reading import read_attachment
 from tests.reading.conftest import RECEIPT_LINES, encode
 
@@ -126,3 +135,49 @@ def test_rapidocr_reads_the_whole_page_only_when_the_date_or_total_stays_unsure(
     e = read_attachment("bon.png", encode(receipt_image(no_date), "PNG"), "image/png", ocr=ocr_engine)
     assert e.total == Decimal("14.30") and e.date is None
     assert ocr_engine.full_readings == before + 1                 # no date found: the whole page again
+
+
+def receipt_with_headline(headline: str = "BAKKERIJ DE ZON", *, size: int = 60) -> Image.Image:
+    """The test receipt with its name as a headline, far larger than the rest (as shops print it)."""
+    img = Image.new("RGB", (900, 120 + size + 36 * len(RECEIPT_LINES)), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((40, 20), headline, font=ImageFont.load_default(size=size), fill=(20, 20, 20))
+    y = 40 + size
+    for line in RECEIPT_LINES[1:]:
+        draw.text((40, y), line, font=ImageFont.load_default(size=24), fill=(20, 20, 20))
+        y += 36
+    return img
+
+
+def test_a_headline_tesseract_leaves_out_is_read_by_rapidocr(ocr_engine: OcrEngine) -> None:
+    """Tesseract (psm 6) drops a line set much larger than the others; the band of print no line of
+    its covers is read by rapidocr and put back in its place, in both texts."""
+    img = receipt_with_headline()
+    gray = prepare_for_tesseract(img.crop(text_area(img)))
+    lines, _ = ocr_engine.read_tesseract_lines(gray)
+    assert not any("ZON" in line.text for line in lines)          # the case: tesseract skipped it
+    bands = skipped_header_lines(gray, lines)
+    assert len(bands) == 1 and bands[0].top < lines[0].box.top
+    read = ocr_engine.read(img)
+    assert read.tesseract_text.splitlines()[0] == read.rapid_text.splitlines()[0] == "BAKKERIJ DE ZON"
+    assert read.tesseract_text.splitlines()[1].startswith("Marktstraat 7")
+    e = read_attachment("bon.png", encode(img, "PNG"), "image/png", ocr=ocr_engine)
+    assert (e.vendor, e.total, e.date) == ("BAKKERIJ DE ZON", Decimal("14.30"), date(2025, 2, 21))
+
+
+def test_borders_shadows_and_specks_are_no_skipped_lines(ocr_engine: OcrEngine, receipt_image) -> None:
+    receipt = receipt_image()
+    page = Image.new("RGB", (receipt.width, receipt.height + 200), "white")
+    page.paste(receipt, (0, 200))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 10, page.width, 30), fill=(0, 0, 0))                 # a black bar edge to edge
+    for x in range(0, page.width, 20):
+        draw.rectangle((x, 50, x + 8, 70), fill=(0, 0, 0))                    # a perforation, edge to edge
+    rng = np.random.default_rng(7)
+    for x, y in zip(rng.integers(20, page.width - 20, 3000), rng.integers(100, 180, 3000)):
+        draw.point((int(x), int(y)), fill=(30, 30, 30))                       # dust: too thin to be print
+    gray = prepare_for_tesseract(page)
+    lines, _ = ocr_engine.read_tesseract_lines(gray)
+    assert any("BAKKERIJ" in line.text for line in lines)
+    assert skipped_header_lines(gray, lines) == []
+    assert skipped_header_lines(gray, []) == []

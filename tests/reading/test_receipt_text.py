@@ -314,3 +314,10 @@ def test_a_smudge_after_the_legal_form_is_not_part_of_the_name() -> None:
 def test_a_legal_name_over_three_header_lines_is_joined() -> None:
     text = "BAKAR HUAT HARDWARE\nENTERPRISE (BUKIT\nJAYA) SDN BHD\n123456-X\nNO. 5, JALAN BUNGA\nTOTAL 8.00"
     assert extract_fields(text).vendor == "BAKAR HUAT HARDWARE ENTERPRISE (BUKIT JAYA) SDN BHD"
+
+
+def test_a_street_read_together_with_its_number_is_an_address_not_the_seller() -> None:
+    """OCR drops the space in "Dorpsweg 118"; the logo above it was unreadable, the legal name is in the footer."""
+    text = "Dorpsweg118\n7411 AB Deventer\nBrood 2,10\nTotaal 2,10\nDank u wel\nBakkerij Smit B.V., Deventer"
+    assert extract_fields(text).vendor == "Bakkerij Smit B.V."
+    assert extract_fields("Hoofdstraat7A\nKoffie 2,60\nTotaal 2,60").vendor is None
