@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from core.settings import Settings
 
-admin_app = typer.Typer(help="For whoever hosts Klerk: companies, invitations, documents, backups.",
+admin_app = typer.Typer(help="For whoever hosts Klerk: companies, invitations, documents, backups, the store.",
                         no_args_is_help=True)
 
 EXIT_FAILED = 1
@@ -301,3 +301,40 @@ def restore(
         outcome = restore_backup(settings, engine, store_from_settings(settings), src, force=force)
     for line in outcome.lines:
         typer.echo(line)
+
+
+# ---- the store --------------------------------------------------------------------------------
+
+@admin_app.command("check-store")
+def check_store(
+    quick: Annotated[bool, typer.Option("--quick", help="Compare sizes only, without reading the files")] = False,
+    move_unreferenced: Annotated[bool, typer.Option(
+        "--move-unreferenced", help="Move raw mails no row points at (older than a day) to unreferenced/")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check that every stored mail and original is there with its bytes (sha256), and list files no
+    row points at (left by a crash before their row was committed; never deleted).
+
+    Exit 1 when a file is missing or damaged: restore it from a backup. Safe while serving."""
+    from core.inbox.store import store_from_settings
+    from core.inbox.store_check import check_store as run_check
+
+    with _errors(), _open() as (settings, engine):
+        store = store_from_settings(settings)
+        report = _unit(engine, lambda s: run_check(s, store, now=_now(), quick=quick,
+                                                   move_unreferenced=move_unreferenced))
+    if as_json:
+        _echo_json({"location": report.location, "checked": report.checked, "missing": report.missing,
+                    "damaged": report.damaged, "unreferenced": report.unreferenced, "moved": report.moved,
+                    "ok": report.ok})
+    else:
+        typer.echo(f"store: {report.location}")
+        typer.echo(f"checked: {report.checked} files the database points at ({'sizes' if quick else 'sha256'})")
+        for title, names in (("MISSING", report.missing), ("DAMAGED", report.damaged),
+                             ("unreferenced", report.unreferenced), ("moved to", report.moved)):
+            for name in names:
+                typer.echo(f"{title}: {name}")
+        typer.echo("ok" if report.ok else f"{len(report.missing)} missing, {len(report.damaged)} damaged: "
+                   "restore those files from a backup")
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)

@@ -86,7 +86,7 @@ def create_backup(settings: Settings, engine: Engine, store: InboxStore, out: Pa
             files, size = 0, 0
             members: list[tuple[Path, str]] = []
             if isinstance(store, FileStore):
-                members = list(_store_files(store.root))
+                members = [(store.root / rel, rel) for rel, _ in store.list_files()]
                 files, size = len(members), sum(p.stat().st_size for p, _ in members)
                 manifest["store"].update(kind="local", included=True, files=files, bytes=size)
             else:
@@ -126,20 +126,6 @@ def _key_notes(settings: Settings, key_file: Path | None) -> list[str]:
         return ["key: comes from KLERK_SECRET_KEY and is NOT in this backup. Keep it yourself: without it the "
                 "stored IMAP passwords and payment API keys cannot be decrypted after a restore."]
     return ["key: no key file yet (nothing has been encrypted), so none is in the backup."]
-
-
-def _store_files(root: Path):  # type: ignore[no-untyped-def]
-    """(path, name) of every stored file under ``root``; half-written temporary files are skipped."""
-    if not root.is_dir():
-        return
-    for directory, _dirs, names in sorted(os.walk(root)):
-        for name in sorted(names):
-            if name.startswith(".") and name.endswith(".tmp"):
-                continue
-            path = Path(directory) / name
-            rel = path.relative_to(root).as_posix()
-            if path.is_file() and not path.is_symlink() and is_safe_name(rel):
-                yield path, rel
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, *, mtime: float) -> None:

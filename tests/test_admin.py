@@ -31,7 +31,7 @@ from core.inbox.filing import file_readings
 from core.inbox.imap_accounts import add_imap_account, imap_login
 from core.inbox.incoming import PartReading
 from core.inbox.messages import accept_mail
-from core.inbox.models import ImapAccount, InboxDocument
+from core.inbox.models import ImapAccount, InboundMessage, InboxDocument
 from core.inbox.object_store import S3Store, make_s3_client
 from core.inbox.store import FileStore
 from core.secrets import KEY_FILE, load_secret_box
@@ -218,6 +218,63 @@ def test_documents_with_status_and_fields(installation) -> None:  # type: ignore
     assert code == 0 and "Bakkerij de Vries · EUR 12.50 (9%: 1.03) · nr 991" in out
     code, _, err = installation.klerk("documents", "--company", "999")
     assert code == 1 and "not found" in err
+
+
+# ---- the store ----------------------------------------------------------------------------------
+
+def _paths(installation: Installation) -> tuple[str, str]:
+    """(raw mail, receipt original) of the seeded arrival."""
+    engine = installation.engine
+    try:
+        with storage.session_scope(engine) as s:
+            raw = s.exec(select(InboundMessage.path)).one()
+            original = s.exec(select(InboxDocument.path).where(InboxDocument.filename == "bon.pdf")).one()
+            return raw, original
+    finally:
+        engine.dispose()
+
+
+def _aged(store: FileStore, rel: str, days: int) -> None:
+    then = (datetime.now(timezone.utc) - timedelta(days=days)).timestamp()
+    os.utime(store.root / rel, (then, then))
+
+
+def test_check_store_finds_missing_damaged_and_left_over_files(installation) -> None:  # type: ignore[no-untyped-def]
+    company_id = installation.json("company-add", "Bakkerij Jansen", "--bot-username", "b")["company_id"]
+    seed_documents(installation, company_id)
+    report = installation.json("check-store")
+    assert report["ok"] is True and report["checked"] >= 2
+    assert (report["missing"], report["damaged"], report["unreferenced"]) == ([], [], [])
+
+    store = installation.store
+    raw, original = _paths(installation)
+    crashed = store.write_raw(b"From: a@example.nl\r\n\r\nleft by a kill -9 before the commit\r\n", now=NOW)
+    _aged(store, crashed, 2)
+    orphan, _ = store.write_original(b"%PDF-1.4 read, but its row never committed", "pdf")
+    _aged(store, orphan, 2)
+    young = store.write_raw(b"From: b@example.nl\r\n\r\nits row may still be on its way\r\n", now=NOW)
+    (store.root / raw).unlink()
+    (store.root / original).write_bytes(b"%PDF-1.4 something else, longer than it was")
+
+    for quick in (False, True):
+        code, out, err = installation.klerk("check-store", "--json", *(["--quick"] if quick else []))
+        assert code == 1, err
+        report = json.loads(out)
+        assert report["ok"] is False
+        assert [m.split(": ")[1] for m in report["missing"]] == [raw] and report["missing"][0].startswith("mail #")
+        assert [d.split(": ")[1].split(" (")[0] for d in report["damaged"]] == [original]
+        assert sorted(report["unreferenced"]) == sorted([crashed, orphan])       # not the young one
+        assert report["moved"] == []
+
+    code, out, _ = installation.klerk("check-store", "--move-unreferenced")
+    assert code == 1
+    assert "MISSING: mail #" in out and "DAMAGED: document #" in out and f"moved to: unreferenced/{crashed}" in out
+    assert "1 missing, 1 damaged: restore those files from a backup" in out
+    assert not (store.root / crashed).exists()
+    assert store.read("unreferenced/" + crashed).endswith(b"before the commit\r\n")
+    assert store.read(orphan) and store.read(young)          # originals and young mails stay where they are
+    report = json.loads(installation.klerk("check-store", "--json")[1])
+    assert report["unreferenced"] == [orphan]
 
 
 # ---- backup and restore -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ boto3 is imported here only, when ``KLERK_STORAGE_URL`` is an ``s3://`` URL.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,28 @@ class S3Store:
         if not is_safe_name(rel):
             raise ValidationError("path", "Not a name inside the store")
         self._put(rel, data, "application/octet-stream")
+
+    def size(self, rel: str) -> int | None:
+        """The object's size in bytes, ``None`` when it is not there."""
+        return self._size(rel) if is_safe_name(rel) else None
+
+    def list_files(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
+        """(name, last modified) of every object under ``prefix`` (S3 lists keys in name order)."""
+        start = self.key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start):
+            for item in page.get("Contents", ()):
+                rel = item["Key"][cut:]
+                if is_safe_name(rel):
+                    yield rel, item["LastModified"]
+
+    def move(self, rel: str, new_rel: str) -> None:
+        """Give an object another key: a copy, then the old key deleted (S3 has no rename)."""
+        if not (is_safe_name(rel) and is_safe_name(new_rel)):
+            raise ValidationError("path", "Not a name inside the store")
+        self.client.copy_object(Bucket=self.bucket, Key=self.key(new_rel),
+                                CopySource={"Bucket": self.bucket, "Key": self.key(rel)})
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(rel))
 
     def check(self) -> None:
         """Raise when the bucket cannot be reached with these settings (a start-up check)."""

@@ -12,7 +12,8 @@ import hashlib
 import os
 import re
 import uuid
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -56,6 +57,9 @@ class InboxStore(Protocol):
     def write_original(self, data: bytes, ext: str) -> tuple[str, str]: ...
     def read(self, rel: str) -> bytes: ...
     def put(self, rel: str, data: bytes) -> None: ...
+    def size(self, rel: str) -> int | None: ...
+    def list_files(self, prefix: str = "") -> Iterator[tuple[str, datetime]]: ...
+    def move(self, rel: str, new_rel: str) -> None: ...
 
 
 class FileStore:
@@ -96,6 +100,41 @@ class FileStore:
         if not is_safe_name(rel):
             raise ValidationError("path", "Not a name inside the store")
         self._write_durably(self.root / rel, data)
+
+    def size(self, rel: str) -> int | None:
+        """The stored file's size in bytes, ``None`` when it is not there."""
+        if not is_safe_name(rel):
+            return None
+        try:
+            return (self.root / rel).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def list_files(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
+        """(name, last modified in UTC) of every stored file under ``prefix``, in name order;
+        half-written temporary files are skipped."""
+        base = self.root / prefix if prefix else self.root
+        if not base.is_dir():
+            return
+        for directory, dirs, names in os.walk(base):
+            dirs.sort()
+            for name in sorted(names):
+                if name.startswith(".") and name.endswith(".tmp"):
+                    continue
+                path = Path(directory) / name
+                rel = path.relative_to(self.root).as_posix()
+                if path.is_file() and not path.is_symlink() and is_safe_name(rel):
+                    yield rel, datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+    def move(self, rel: str, new_rel: str) -> None:
+        """Give a stored file another name in the store, durably (both directories fsynced)."""
+        if not (is_safe_name(rel) and is_safe_name(new_rel)):
+            raise ValidationError("path", "Not a name inside the store")
+        source, target = self.root / rel, self.root / new_rel
+        new_dirs = self._make_dirs(target.parent)
+        os.replace(source, target)
+        for directory in dict.fromkeys([target.parent, source.parent, *new_dirs]):
+            fsync_path(directory)
 
     def _write_durably(self, path: Path, data: bytes) -> None:
         new_dirs = self._make_dirs(path.parent)

@@ -105,6 +105,26 @@ def test_put_restores_exact_names_in_both_stores(store, tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
+def test_listing_sizes_and_moving_alike_in_both_stores(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """What ``klerk admin check-store`` needs of a store, on a directory and on S3."""
+    (tmp_path / "inbox" / "raw").mkdir(parents=True)
+    (tmp_path / "inbox" / "raw" / ".half.eml.1234.tmp").write_bytes(b"a write cut short")
+    for target in (store, FileStore(tmp_path / "inbox")):
+        raw = target.write_raw(b"mail one", now=NOW)
+        original, _ = target.write_original(b"%PDF-1.4 bon", "pdf")
+        listed = list(target.list_files())
+        assert [name for name, _ in listed] == sorted([raw, original])      # no temporary file
+        assert all(modified.tzinfo is not None for _, modified in listed)
+        assert [name for name, _ in target.list_files("raw/")] == [raw]
+        assert (target.size(raw), target.size("raw/none.eml"), target.size("../x")) == (8, None, None)
+        target.move(raw, "unreferenced/" + raw)
+        assert target.read("unreferenced/" + raw) == b"mail one" and target.size(raw) is None
+        with pytest.raises(ValidationError):
+            target.move(original, "../outside")
+        assert target.read(original) == b"%PDF-1.4 bon"
+    assert not (tmp_path / "outside").exists()
+
+
 def test_write_raw_returns_only_after_s3_acknowledged(client, s3_endpoint) -> None:  # type: ignore[no-untyped-def]
     gone = S3Store(client, f"missing-{uuid.uuid4().hex[:8]}")
     with pytest.raises(ClientError):
