@@ -34,6 +34,7 @@ COMPANY = {
     "reminder_text_2_nl": N_("Reminder 2 (Dutch)"), "reminder_text_2_en": N_("Reminder 2 (English)"),
     "reminder_text_3_nl": N_("Reminder 3 (Dutch)"), "reminder_text_3_en": N_("Reminder 3 (English)"),
     "payment_mail": N_("Mail me every payment"),
+    "receipt_sharing": N_("Receipts to your accountant"), "receipt_replies": N_("Reply to whoever forwards a receipt"),
 }
 
 CONTACT = {
@@ -60,6 +61,13 @@ CHOICES = {
 }
 
 LANGUAGES = {"nl": "Nederlands", "en": "English"}
+
+# Settings chosen with buttons: the stored value -> how it is said.
+SETTING_CHOICES = {
+    "receipt_sharing": {"confirmed": N_("the ones I confirmed ✅"), "all": N_("all, as they arrive"),
+                        "off": N_("none")},
+    "receipt_replies": {"on": N_("yes"), "off": N_("no")},
+}
 
 
 def shown(value: Any, language: str, t) -> str:  # type: ignore[no-untyped-def]

@@ -1,7 +1,8 @@
 """/instellingen and /settings: a menu of everything about the company (flow ``settings``).
 
 Sections: company details · bank, VAT and payment · e-mail · logo and colour · numbering ·
-reminders · texts on documents · terms and conditions · team. A section lists its values; tapping a
+reminders · texts on documents · terms and conditions · receipts (what goes to the accountant,
+replies to senders) · team. A section lists its values; tapping a
 field asks for the new value, which ``core.company_settings.editing.change_setting`` validates (a
 ``ValidationError`` is answered and the question stays open). Owner and staff edit; the accountant
 sees the values without buttons (and the edit buttons refuse her).
@@ -32,9 +33,11 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
                                    "reminder_text_2_en", "reminder_text_3_nl", "reminder_text_3_en")),
     "texts": (L.N_("Texts on invoices and quotes"), ("invoice_intro", "invoice_outro", "quote_intro", "quote_outro")),
     "terms": (L.N_("Terms and conditions"), ()),
+    "receipts": (L.N_("Receipts"), ()),
 }
 SECTION_OF = {code: section for section, (_, codes) in SECTIONS.items() for code in codes} | {
-    "kor": "money", "color": "brand", "payment_mail": "mail"}
+    "kor": "money", "color": "brand", "payment_mail": "mail", "receipt_sharing": "receipts",
+    "receipt_replies": "receipts"}
 HINTS = {
     "pattern_invoice": L.N_("{year} becomes the year and {seq} the sequence number; {seq4} pads it with zeros."),
     "reminder_days": L.N_("Three numbers of days after the due date, for example 3,14,28."),
@@ -120,6 +123,8 @@ def _special(turn: Turn, section: str, view: SettingsView) -> tuple[list[str], l
         if on and not view.values.get("email"):
             line += " " + turn.t("(your company has no e-mail address yet)")
         return [line], rows
+    if section == "receipts":
+        return _receipt_settings(turn, view)
     if section == "terms":
         rows = [[turn.button(turn.t("Send a PDF"), "set.terms")]]
         if view.terms_filename:
@@ -128,6 +133,21 @@ def _special(turn: Turn, section: str, view: SettingsView) -> tuple[list[str], l
         return [turn.t("Your terms and conditions: {name}. They are added after every invoice and quote.",
                        name=name)], rows
     return [], []
+
+
+def _receipt_settings(turn: Turn, view: SettingsView) -> tuple[list[str], list]:  # type: ignore[type-arg]
+    mode = view.values.get("receipt_sharing") or "confirmed"
+    replies = view.values.get("receipt_replies") or "on"
+    said = L.SETTING_CHOICES
+    lines = [f"• {turn.t(L.COMPANY['receipt_sharing'])}: {turn.t(said['receipt_sharing'][mode])}",
+             f"• {turn.t(L.COMPANY['receipt_replies'])}: {turn.t(said['receipt_replies'][replies])}"]
+    if mode != "off" and not view.values.get("accountant_email"):
+        lines.append(turn.t("Your accountant's e-mail address is not set yet (Company details): nothing is sent."))
+    rows = [[turn.button(turn.t(label), "set.v", "receipt_sharing", value)
+             for value, label in said["receipt_sharing"].items() if value != mode],
+            [turn.button(turn.t("🔕 No replies to senders") if replies == "on" else turn.t("✉️ Reply to senders"),
+                         "set.v", "receipt_replies", "off" if replies == "on" else "on")]]
+    return lines, rows
 
 
 @button("set.menu", roles=ANYONE)
@@ -161,8 +181,9 @@ async def ask_value(turn: Turn, code: str) -> None:
 
 async def _save(turn: Turn, code: str, value: object) -> None:
     shown = await turn.db(change_setting, turn.company_id, turn.person_id, code, value, now=turn.services.now())
-    intro = turn.t("✅ Saved: {label} is now {value}.", label=turn.t(L.COMPANY[code]),
-                   value=L.shown(shown, turn.language, turn.t)[:200])
+    choices = L.SETTING_CHOICES.get(code, {})
+    said = turn.t(choices[shown]) if shown in choices else L.shown(shown, turn.language, turn.t)[:200]
+    intro = turn.t("✅ Saved: {label} is now {value}.", label=turn.t(L.COMPANY[code]), value=said)
     if code == "color":
         await send_preview(turn)
     await show_section(turn, SECTION_OF.get(code, "brand"), intro=intro)

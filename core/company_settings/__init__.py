@@ -12,6 +12,9 @@ Keys (values are text):
   reminder_days                    days after the due date of reminders 1, 2 and 3: "3,14,28"
   reminder_text_{1,2,3}_{nl,en}    the text of each reminder, per language
   payment_mail                     "on": mail the company's address about every payment booked ("off")
+  receipt_sharing                  which receipts go to the accountant: "confirmed" (the standard: those the
+                                   owner confirmed), "all" (every one on arrival), "off"
+  receipt_replies                  "off": no short reply to the sender of a forwarded receipt ("on")
 
 The mail and reminder texts are templates filled in by ``core.sending`` and ``core.payments.letters``.
 The store takes any text within its length (the readers cope with unknown placeholders); what a person
@@ -64,6 +67,19 @@ def clean_on_off(value: Any, *, field: str) -> str:
     raise ValidationError(field, "Write on or off")
 
 
+SHARE_MODES = ("confirmed", "all", "off")
+_SHARE_WORDS = {"confirmed": "confirmed", "bevestigd": "confirmed", "all": "all", "alle": "all", "alles": "all",
+                **{word: "off" for word in OFF}}
+
+
+def clean_share_mode(value: Any, *, field: str) -> str:
+    """Which receipts go to the accountant: "confirmed", "all" or "off" (also bevestigd/alles/uit)."""
+    mode = _SHARE_WORDS.get(str(value).strip().lower())
+    if mode is None:
+        raise ValidationError(field, "Not one of: {choices}", choices=", ".join(SHARE_MODES))
+    return mode
+
+
 MAIL_PLACEHOLDERS = ("name", "number", "kind", "amount", "due", "valid", "iban", "holder", "reference", "link",
                      "company", "original")
 REMINDER_PLACEHOLDERS = ("contact", "number", "issue_date", "due_date", "outstanding", "days_overdue", "iban",
@@ -80,6 +96,8 @@ KEYS: dict[str, Callable[..., str]] = {
     "reminder_days": optional(clean_reminder_days),
     **{f"reminder_text_{n}_{lang}": text(2000) for n in (1, 2, 3) for lang in ("nl", "en")},
     "payment_mail": optional(clean_on_off),
+    "receipt_sharing": optional(clean_share_mode),
+    "receipt_replies": optional(clean_on_off),
     "onboarding_step": text(40),
 }
 

@@ -7,7 +7,7 @@ IMAP mailboxes and the accountant. Tables in ``models``; services per concept:
                    mark_private, mark_not_receipt                             the chat's verdicts
     facts          receipt_facts, status_label                                what the chat shows
     export         export_period                                              ZIP + CSV + UBL per period
-    preferences    set_inbox_preference                                       share mode, replies
+    preferences    sharing_mode, replies_to_senders, set_inbox_preference     share mode, replies (company settings)
     imap_accounts  add_imap_account, remove_imap_account                      mailboxes to poll
     bookkeeping    input_vat, has_receipt                                     for core.payments
     filing, bounces, accountant, replies                                      used by the ingest worker

@@ -26,7 +26,7 @@ from core.inbox.facts import receipt_facts
 from core.inbox.incoming import AccountantReply, DeliveryReport
 from core.inbox.messages import finish_message
 from core.inbox.models import AccountantShare, InboundMessage, InboxDocument, MessageStatus, ReceiptStatus, ShareMode
-from core.inbox.preferences import preference
+from core.inbox.preferences import sharing_mode
 from core.inbox.purchase_ubl import build_purchase_ubl
 from core.inbox.replies import share_subject, share_summary
 from core.inbox.store import FileStore
@@ -54,8 +54,8 @@ def queue_share(session: Session, doc: InboxDocument, *, trigger: str, now: date
     company = session.get(Company, doc.company_id)
     if company is None or not company.accountant_email:
         return False
-    mode = preference(session, doc.company_id).share_mode
-    if mode == ShareMode.OFF.value or (mode == ShareMode.CONFIRMED.value and trigger != "confirmed"):
+    mode = sharing_mode(session, doc.company_id)
+    if mode is ShareMode.OFF or (mode is ShareMode.CONFIRMED and trigger != "confirmed"):
         return False
     if trigger == "arrival" and doc.duplicate_of is not None:
         return False

@@ -19,7 +19,7 @@ from core.inbox.facts import receipt_facts
 from core.inbox.incoming import MailFacts, PartReading
 from core.inbox.messages import finish_message
 from core.inbox.models import InboundMessage, InboxDocument, MessageStatus, ReceiptStatus
-from core.inbox.preferences import preference
+from core.inbox.preferences import replies_to_senders
 from core.inbox.store import FileStore
 
 REPLY_JOB = "receipt_reply"
@@ -137,7 +137,7 @@ def _queue_reply(session: Session, msg: InboundMessage, facts: MailFacts | None,
     if not facts.reply_to:
         msg.reply_status = f"skipped:{facts.no_reply_reason or 'no address'}"[:40]
         return
-    if not preference(session, msg.company_id).reply_to_sender:
+    if not replies_to_senders(session, msg.company_id):
         msg.reply_status = "skipped:turned off"
         return
     recent = session.exec(select(sa.func.count()).select_from(InboundMessage).where(

@@ -7,7 +7,6 @@
     ImapAccount     a mailbox Klerk polls for a company (password encrypted at rest)
     ImapUid         (account, folder, UIDVALIDITY, UID) already taken: the poller's idempotency
     AccountantShare one document mailed to the company's accountant, with its reference token
-    InboxPreference per company: which documents go to the accountant, whether senders get replies
 """
 from __future__ import annotations
 
@@ -176,10 +175,3 @@ class AccountantShare(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
     processed_at: datetime | None = None
-
-
-class InboxPreference(SQLModel, table=True):
-    __tablename__ = "inbox_preference"
-    company_id: int = Field(foreign_key="company.id", primary_key=True)
-    share_mode: str = Field(default=ShareMode.CONFIRMED.value, max_length=10)
-    reply_to_sender: bool = True

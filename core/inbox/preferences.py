@@ -1,32 +1,34 @@
-"""Per-company inbox preferences: which documents go to the accountant, whether senders get a reply."""
+"""Per-company inbox preferences, kept with the other company settings (``core.company_settings``):
+which documents go to the accountant (``receipt_sharing``: confirmed, all, off) and whether the sender
+of a forwarded mail gets a short reply (``receipt_replies``: on, off). Missing means the standard:
+confirmed documents are shared, senders get a reply.
+"""
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlmodel import Session
 
-from core.errors import NotFoundError, ValidationError
-from core.inbox.models import InboxPreference, ShareMode
+from core.company_settings import get_setting, set_setting
+from core.errors import NotFoundError
+from core.inbox.models import ShareMode
 from core.models import Company
 
 
-def preference(session: Session, company_id: int) -> InboxPreference:
-    """The company's preferences (defaults when never set; not written until changed)."""
-    return session.get(InboxPreference, company_id) or InboxPreference(company_id=company_id)
+def sharing_mode(session: Session, company_id: int) -> ShareMode:
+    return ShareMode(get_setting(session, company_id, "receipt_sharing", ShareMode.CONFIRMED.value))
+
+
+def replies_to_senders(session: Session, company_id: int) -> bool:
+    return get_setting(session, company_id, "receipt_replies", "on") == "on"
 
 
 def set_inbox_preference(session: Session, company_id: int, *, share_mode: str | None = None,
-                         reply_to_sender: bool | None = None) -> InboxPreference:
+                         reply_to_sender: bool | None = None, now: datetime | None = None) -> None:
     """share_mode: "confirmed" (✅ documents go to the accountant), "all" (every document), "off"."""
     if session.get(Company, company_id) is None:
         raise NotFoundError("no such company")
-    pref = session.get(InboxPreference, company_id) or InboxPreference(company_id=company_id)
     if share_mode is not None:
-        try:
-            pref.share_mode = ShareMode(share_mode).value
-        except ValueError:
-            raise ValidationError("share_mode", "Not one of: {choices}",
-                                  choices=", ".join(m.value for m in ShareMode)) from None
+        set_setting(session, company_id, "receipt_sharing", share_mode, now=now)
     if reply_to_sender is not None:
-        pref.reply_to_sender = bool(reply_to_sender)
-    session.add(pref)
-    session.flush()
-    return pref
+        set_setting(session, company_id, "receipt_replies", "on" if reply_to_sender else "off", now=now)

@@ -13,6 +13,8 @@ from bot.callbacks import pack
 from core import storage
 from core.companies import add_member, create_company, get_or_create_person
 from core.company_settings import get_setting, reminder_days
+from core.inbox.models import ShareMode
+from core.inbox.preferences import replies_to_senders, sharing_mode
 from core.models import Company, Role
 from tests.bot.test_onboarding import chat_step, logo_png
 from tests.conftest import SELLER
@@ -226,3 +228,35 @@ async def test_payment_mail_is_toggled_in_the_mail_section(chat, engine) -> None
     assert setting(engine, company_id, "payment_mail") == "on"
     assert "is nu nee" in eva.texts(await eva.tap("Geen mail bij betalingen"))
     assert setting(engine, company_id, "payment_mail") == "off"
+
+
+async def test_what_goes_to_the_accountant_and_replies_to_senders_are_chosen_under_receipts(  # type: ignore[no-untyped-def]
+        chat, engine, services) -> None:
+    company_id = make_company(engine)
+    eva = chat(5001)
+    await eva.send("/instellingen")
+    shown = eva.texts(await eva.tap("Bonnen"))
+    assert "Bonnen naar je boekhouder: alleen die ik goedkeur ✅" in shown
+    assert "Antwoord aan wie een bon doorstuurt: ja" in shown
+    assert "alle, zodra ze binnenkomen" in [label for label, _ in eva.buttons()]
+    assert "is nu alle, zodra ze binnenkomen" in eva.texts(await eva.tap("alle, zodra ze binnenkomen"))
+    assert "is nu nee" in eva.texts(await eva.tap("Geen antwoord aan afzenders"))
+    with storage.session_scope(engine) as s:
+        assert (sharing_mode(s, company_id), replies_to_senders(s, company_id)) == (ShareMode.ALL, False)
+    assert "Kies uit: confirmed, all, off" in eva.texts(
+        await eva.press(pack(services.secret, 5001, "set.v", "receipt_sharing", "iedereen")))   # forged
+    assert setting(engine, company_id, "receipt_sharing") == "all"
+    await eva.tap("Instellingen")
+    await eva.tap("Bedrijfsgegevens")
+    await eva.tap("boekhouder")
+    await eva.tap("Leegmaken")
+    shown = eva.texts(await eva.send("/instellingen")) + eva.texts(await eva.tap("Bonnen"))
+    assert "staat er nog niet in (Bedrijfsgegevens): er gaat nog niets heen" in shown
+
+    join(engine, company_id, 6001, Role.ACCOUNTANT)
+    bob = chat(6001, first_name="Bob")
+    await bob.send("/instellingen")
+    assert "Bonnen naar je boekhouder: alle, zodra ze binnenkomen" in bob.texts(await bob.tap("Bonnen"))
+    assert [label for label, _ in bob.buttons()] == ["◀ Instellingen"]
+    assert "mag je niet" in bob.texts(await bob.press(pack(services.secret, 6001, "set.v", "receipt_sharing", "off")))
+    assert setting(engine, company_id, "receipt_sharing") == "all"
