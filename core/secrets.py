@@ -76,3 +76,14 @@ SecretUnreadableError = SecretError
 def load_secret_box(secret_key: str, data_dir: Path) -> SecretBox:
     """The box for ``settings.secret_key``, or for the key file in ``data_dir`` (made if missing)."""
     return SecretBox.from_settings(secret_key, data_dir)
+
+
+def derived_key(secret_key: str, data_dir: Path, purpose: str) -> bytes:
+    """A key for one purpose ("buttons": signed chat buttons, "bounces": bounce addresses), derived
+    from the installation's one key: ``KLERK_SECRET_KEY``, or the key file in ``data_dir`` (made on
+    first use). Different purposes give unrelated keys."""
+    configured = secret_key.strip()
+    if not configured:
+        load_secret_box("", data_dir)                   # makes the key file when missing
+        configured = (Path(data_dir) / KEY_FILE).read_text().strip()
+    return hashlib.sha256(f"klerk-{purpose}|".encode() + configured.encode()).digest()

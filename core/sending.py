@@ -158,7 +158,7 @@ def _mail(session: Session, doc: Document, contact: Contact, relay: Relay, *, no
     doc.updated_at = now
     session.add(doc)
     session.flush()                     # constraint trouble surfaces before the mail leaves
-    send_message(relay, message)
+    send_message(relay, message, company_id=company.id)
     return Sent(document_id=doc.id, kind=doc.kind, number=doc.number or "", recipients=(contact.email, *cc),
                 attachments=tuple(a.filename for a in attachments), message_id=doc.mail_message_id,
                 total_incl=totals.total_incl)

@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     smtp_relay_user: str = ""
     smtp_relay_password: SecretStr = SecretStr("")
     smtp_relay_starttls: bool = True
-    smtp_from: str = Field(default="", description="Envelope sender / From address of outgoing mail")
+    smtp_from: str = Field(default="", description="From address of outgoing mail (and its envelope sender, "
+                           "unless bounces go to the ingest)")
+    bounces_to_ingest: bool = Field(default=False, description="Send each company's mail with a bounce address on "
+                                    "the ingest domain as envelope sender, so delivery reports come back to the "
+                                    "SMTP ingest; only when the relay allows that envelope sender and the "
+                                    "domain's MX points at the ingest")
 
     # incoming mail (the receipt inbox)
     smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP ingest listens on")

@@ -20,7 +20,7 @@ from core import storage
 from core.inbox.imap_accounts import active_imap_accounts
 from core.secrets import load_secret_box
 from core.inbox.store import FileStore
-from core.mail import Relay
+from core.mail import Relay, bounce_key, relay_from_settings
 from core.settings import Settings
 
 log = logging.getLogger("ingest")
@@ -32,15 +32,13 @@ def inbox_root(settings: Settings) -> Path:
 
 
 def relay_from(settings: Settings) -> Relay:
-    return Relay(host=settings.smtp_relay_host, port=settings.smtp_relay_port, user=settings.smtp_relay_user,
-                 password=settings.smtp_relay_password.get_secret_value(), starttls=settings.smtp_relay_starttls,
-                 sender=settings.smtp_from)
+    return relay_from_settings(settings)
 
 
 def run_smtp(settings: Settings, engine, store: FileStore, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
     from ingest.smtp_server import IngestHandler, make_controller
 
-    handler = IngestHandler(engine, store, domain=settings.ingest_domain)
+    handler = IngestHandler(engine, store, domain=settings.ingest_domain, bounce_key=bounce_key(settings))
     controller = make_controller(handler, host=settings.smtp_host, port=settings.smtp_port,
                                  max_message_bytes=settings.max_message_bytes, server_hostname=settings.ingest_domain)
     controller.start()

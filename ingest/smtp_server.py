@@ -1,6 +1,8 @@
 """The SMTP ingest (aiosmtpd): accept fast, process later.
 
-    RCPT  bon-<token>@<domain> of an active address -> 250; anything else -> 550 5.1.1;
+    RCPT  bon-<token>@<domain> of an active address, or a company's bounce address
+          bounce-<company>-<signature>@<domain> (``core.mail``: the envelope sender of its mail, for
+          delivery reports) -> 250; anything else -> 550 5.1.1;
           more than ``max_recipients`` -> 452 4.5.3; a company over ``max_per_hour`` mails in this
           process's last hour -> 451 4.7.1 (a flood waits, a real sender retries); the database
           away -> 451 4.3.0
@@ -33,6 +35,8 @@ from core.errors import ReceiptRejectedError
 from core.inbox.addresses import company_for_token, token_from_address
 from core.inbox.messages import accept_mail
 from core.inbox.store import FileStore
+from core.mail import company_of_bounce_address
+from core.models import Company
 from ingest.mail_parsing import check_acceptable, peek_headers, redact
 
 log = logging.getLogger(__name__)
@@ -47,7 +51,8 @@ def _utcnow() -> datetime:
 class IngestEnvelope(Envelope):
     def __init__(self) -> None:
         super().__init__()
-        self.companies: list[int] = []
+        self.companies: list[int] = []          # by their receipt address
+        self.bounces: list[int] = []            # by their bounce address (delivery reports of their mail)
 
 
 class IngestSMTP(SMTP):
@@ -61,8 +66,9 @@ class IngestSMTP(SMTP):
 class IngestHandler:
     def __init__(self, engine: Engine, store: FileStore, *, domain: str, max_recipients: int = 50,
                  max_per_hour: int | None = 1000, clock: Callable[[], datetime] = _utcnow,
-                 io_threads: int = 32) -> None:
+                 io_threads: int = 32, bounce_key: bytes = b"") -> None:
         self.engine, self.store, self.domain = engine, store, domain.lower()
+        self.bounce_key = bounce_key             # checks bounce-<company>-<signature>@domain (core.mail)
         self.max_recipients, self.max_per_hour, self.clock = max_recipients, max_per_hour, clock
         self._recent: dict[int, deque[float]] = defaultdict(deque)   # company -> accept times (event loop only)
         # The lookups and the durable writes wait on fsync and the database, not on the CPU: a pool of
@@ -88,10 +94,11 @@ class IngestHandler:
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return "452 4.5.3 Too many recipients"
         token = token_from_address(address, self.domain)
-        if token is None:
+        bounce_of = None if token is not None else company_of_bounce_address(address, self.bounce_key, self.domain)
+        if token is None and bounce_of is None:
             return "550 5.1.1 No such mailbox here"
         try:
-            company_id = await self._off_loop(self._company_for, token)
+            company_id = await self._off_loop(self._company_for, token, bounce_of)
         except Exception:
             log.exception("looking up an ingest address failed")
             return TEMPORARY
@@ -103,14 +110,15 @@ class IngestHandler:
             return "451 4.7.1 Too many mails for this address, try again later"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
-        envelope.companies.append(company_id)
+        (envelope.companies if bounce_of is None else envelope.bounces).append(company_id)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: IngestEnvelope) -> str:
         raw = envelope.original_content or b""
         try:
             check_acceptable(raw)
-            inbound_ids = await self._off_loop(self._store, raw, envelope.mail_from or "", list(envelope.companies))
+            inbound_ids = await self._off_loop(self._store, raw, envelope.mail_from or "", list(envelope.companies),
+                                               list(envelope.bounces))
         except ReceiptRejectedError as exc:
             return f"554 5.6.0 {_UNSAFE_REPLY.sub('?', str(exc))[:200]}"
         except Exception:
@@ -124,15 +132,22 @@ class IngestHandler:
         log.error("SMTP session error: %s", type(error).__name__, exc_info=error)
         return TEMPORARY
 
-    def _company_for(self, token: str) -> int | None:
+    def _company_for(self, token: str | None, bounce_of: int | None) -> int | None:
         with storage.read_scope(self.engine) as s:        # a read: on SQLite it does not queue behind writers
-            return company_for_token(s, token)
+            if token is not None:
+                return company_for_token(s, token)
+            return bounce_of if s.get(Company, bounce_of) is not None else None
 
-    def _store(self, raw: bytes, envelope_from: str, companies: list[int]) -> list[int]:
+    def _store(self, raw: bytes, envelope_from: str, companies: list[int], bounces: list[int]) -> list[int]:
+        """One transaction: an arrival per company, source "bounce" for those reached by their bounce
+        address (the worker takes only delivery reports from there)."""
         peek = peek_headers(raw)
+        rows = []
         with storage.session_scope(self.engine) as s:
-            rows = accept_mail(s, self.store, raw, company_ids=companies, source="smtp", envelope_from=envelope_from,
-                               message_id=peek.message_id, subject=peek.subject, now=self.clock())
+            for source, ids in (("smtp", companies), ("bounce", bounces)):
+                if ids:
+                    rows += accept_mail(s, self.store, raw, company_ids=ids, source=source, now=self.clock(),
+                                        envelope_from=envelope_from, message_id=peek.message_id, subject=peek.subject)
             return [r.id for r in rows if r.id is not None]
 
 

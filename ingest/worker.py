@@ -213,6 +213,9 @@ class Worker:
             elif parsed.accountant is not None and (
                     share := find_share_for_reply(s, msg.company_id, parsed.accountant)) is not None:
                 record_accountant_reply(s, msg, share, parsed.accountant, now=now)
+            elif msg.source == "bounce":          # an out-of-office or spam to a bounce address: no receipt
+                finish_message(s, msg, MessageStatus.QUARANTINED, now=now, kind="bounce",
+                               reason="sent to a bounce address and not a delivery report")
             else:
                 return False
             finish(s)
@@ -289,7 +292,7 @@ class Worker:
         message = build_message(share.mail, self.relay, domain=self.ingest_domain)
         message.replace_header("Message-ID", share.message_id)
         try:
-            send_message(self.relay, message)
+            send_message(self.relay, message, company_id=share.company_id)
         except MailDeliveryError as exc:
             if not exc.permanent:
                 raise

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import threading
 import time
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -17,7 +15,7 @@ from bot.context import Services
 from bot.webhook import (ALLOWED_UPDATES, BotUnavailableError, deliver_to, set_webhook, telegram_webhook_route,
                          webhook_secret)
 from core import storage
-from core.mail import Relay
+from core.mail import relay_from_settings
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,20 +41,14 @@ def make_engine(settings: Settings, *, wait: float = 60.0) -> Engine:
 def secret_key(settings: Settings) -> bytes:
     """The button-signing secret, derived from the one key of the installation: KLERK_SECRET_KEY, or
     the Fernet key file in data_dir that also encrypts stored passwords (made on first use)."""
-    from core.secrets import KEY_FILE, load_secret_box
+    from core.secrets import derived_key
 
-    configured = settings.secret_key.get_secret_value().strip()
-    if not configured:
-        load_secret_box("", settings.data_dir)          # makes the key file when missing
-        configured = (Path(settings.data_dir) / KEY_FILE).read_text().strip()
-    return hashlib.sha256(b"klerk-buttons|" + configured.encode()).digest()
+    return derived_key(settings.secret_key.get_secret_value(), settings.data_dir, "buttons")
 
 
 def make_services(settings: Settings, engine: Engine) -> Services:
-    relay = Relay(host=settings.smtp_relay_host, port=settings.smtp_relay_port, user=settings.smtp_relay_user,
-                  password=settings.smtp_relay_password.get_secret_value(), starttls=settings.smtp_relay_starttls,
-                  sender=settings.smtp_from)
-    return Services(engine=engine, secret=secret_key(settings), relay=relay, ingest_domain=settings.ingest_domain)
+    return Services(engine=engine, secret=secret_key(settings), relay=relay_from_settings(settings),
+                    ingest_domain=settings.ingest_domain)
 
 
 class BotThread:

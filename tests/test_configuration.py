@@ -62,3 +62,24 @@ def test_compose_check_catches_a_wrong_command() -> None:
     for wrong in (["serve", "--rol", "bot"], ["db", "upgrad"], ["servee"]):
         with pytest.raises(Exception, match="No such (command|option)|no such command"):
             _klerk_command_parses(wrong)
+
+
+def test_every_process_derives_the_same_bounce_key_and_only_when_asked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The bot and workers sign bounce addresses, the SMTP role checks them: both from the one key."""
+    from core.mail import bounce_key, company_of_bounce_address, relay_from_settings
+    from klerk.runtime import secret_key
+
+    base = dict(data_dir=tmp_path, secret_key="the installation key", ingest_domain="bonnen.example.nl",
+                smtp_from="facturen@example.nl")
+    off = relay_from_settings(Settings(**base))
+    assert off.envelope_sender(7) == "facturen@example.nl"
+    settings = Settings(**base, bounces_to_ingest=True)
+    relay = relay_from_settings(settings)
+    sender = relay.envelope_sender(7)
+    assert sender.startswith("bounce-7-") and sender.endswith("@bonnen.example.nl")
+    assert relay.envelope_sender(None) == "facturen@example.nl"        # mail of no company: the From
+    assert company_of_bounce_address(sender.upper(), bounce_key(Settings(**base)), "bonnen.example.nl") == 7
+    assert bounce_key(settings) != secret_key(settings)
+    other = Settings(**{**base, "secret_key": "another installation"})
+    assert company_of_bounce_address(sender, bounce_key(other), "bonnen.example.nl") is None
+    assert repr(relay.bounce_key) not in repr(relay)                    # the key is not logged with the relay

@@ -69,6 +69,7 @@ class ShareMail:
     share_id: int
     message_id: str
     mail: OutgoingMail
+    company_id: int
 
 
 def prepare_share(session: Session, store: FileStore, document_id: int, *, ingest_domain: str,
@@ -100,7 +101,7 @@ def prepare_share(session: Session, store: FileStore, document_id: int, *, inges
                         text=share_summary(doc, share.token, company), sender_name=company.trade_name or company.name,
                         reply_to=reply_address, attachments=attachments,
                         headers={"X-Klerk-Ref": share.token, "Auto-Submitted": "auto-generated"})
-    return ShareMail(share.id, share.message_id, mail)
+    return ShareMail(share.id, share.message_id, mail, share.company_id)
 
 
 def mark_share_sent(session: Session, share_id: int, *, now: datetime) -> None:

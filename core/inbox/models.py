@@ -62,7 +62,7 @@ class InboundMessage(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="company.id", index=True)
-    source: str = Field(max_length=10)                         # smtp | imap | upload
+    source: str = Field(max_length=10)                         # smtp | imap | upload | bounce (to a bounce address)
     status: str = Field(default=MessageStatus.PENDING.value, max_length=12)
     kind: str = Field(default="", max_length=20)               # receipts | bounce | accountant_reply
     path: str = Field(default="", max_length=300)              # raw file, relative to the store root

@@ -166,7 +166,7 @@ def deliver_reminder(engine: Engine, relay: Relay, reminder_id: int, *, now: dat
         session.add(reminder)
         company_id, payload = company.id, _sent_payload(doc, contact, reminder, facts)
     try:
-        send_message(relay, build_message(mail, relay, domain=mail_domain))
+        send_message(relay, build_message(mail, relay, domain=mail_domain), company_id=company_id)
     except MailDeliveryError as exc:
         with session_scope(engine) as session:
             reminder = session.get(Reminder, reminder_id)

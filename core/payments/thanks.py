@@ -62,5 +62,5 @@ def send_thanks(session: Session, company_id: int, invoice_id: int, *, relay: Re
                         sender_name=get_setting(session, company_id, "mail_sender_name") or sender,
                         reply_to=get_setting(session, company_id, "mail_reply_to") or company.email)
     message = build_message(mail, relay, domain=relay.sender.rpartition("@")[2] or "klerk.localhost")
-    send_message(relay, message)
+    send_message(relay, message, company_id=company_id)
     return Thanks(doc.id, doc.number or "", contact.email, str(message["Message-ID"]))

@@ -2,6 +2,8 @@
 notifications, replies, duplicates, bounces and hostile input."""
 from __future__ import annotations
 
+import dataclasses
+import smtplib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,9 +18,12 @@ from core.extraction import Extraction
 from core.inbox.messages import accept_mail
 from core.inbox.models import InboundMessage, InboxDocument
 from core.invoices import finalise_document
+from core.mail import bounce_address
 from core.models import Document, Job
+from core.sending import send_by_mail
+from ingest.smtp_server import IngestHandler, make_controller
 from tests.conftest import BUYER, NOW, TODAY
-from tests.ingest.conftest import notifications, send
+from tests.ingest.conftest import DOMAIN, MAX_BYTES, free_port, notifications, send
 from tests.ingest.mails import (
     WEBSHOP_HTML,
     bomb_png,
@@ -273,3 +278,51 @@ def test_a_job_that_keeps_killing_the_worker_is_given_up(engine, inbox, smtp_ing
     assert (msg.status, msg.reason) == ("failed", "processing failed") and "too often" in msg.error
     assert notifications(engine, "receipt_rejected")[0].payload["reason"] == "processing failed"
     assert [j.status for j in open_jobs(engine)] == ["failed"]
+
+
+def test_with_bounces_to_the_ingest_an_invoice_that_bounces_comes_back_to_its_company(  # type: ignore[no-untyped-def]
+        engine, store, inbox, relay_server, make_worker) -> None:
+    """KLERK_BOUNCES_TO_INGEST: the invoice leaves with the company's signed bounce address as
+    envelope sender; the delivery report to that address reaches the right company through the
+    real SMTP ingest; made-up bounce addresses are refused; other mail there is no receipt."""
+    key = b"the installation's bounce key, 32"
+    relay, captured = relay_server
+    relay = dataclasses.replace(relay, bounce_domain=DOMAIN, bounce_key=key)
+    with storage.session_scope(engine) as s:
+        contact = create_contact(s, inbox.company_id, "Bakkerij de Vries B.V.", **BUYER)
+        draft = create_draft(s, inbox.company_id, DocumentKind.INVOICE, contact.id, today=TODAY,
+                             lines=[{"description": "Advies", "quantity": "1", "unit_price": "100", "vat_rate": "21"}])
+        sent = send_by_mail(s, inbox.company_id, draft.id, relay=relay, today=TODAY, now=NOW)
+    [(envelope_from, _, message)] = captured.messages
+    bounce_to = bounce_address(inbox.company_id, key, DOMAIN)
+    assert envelope_from == bounce_to and bounce_to.startswith(f"bounce-{inbox.company_id}-")
+    assert message["From"].addresses[0].addr_spec == "klerk@klerk.test"            # the From stays
+
+    port = free_port()
+    controller = make_controller(IngestHandler(engine, store, domain=DOMAIN, clock=lambda: NOW, bounce_key=key),
+                                 host="127.0.0.1", port=port, max_message_bytes=MAX_BYTES)
+    controller.start()
+    try:
+        server = ("127.0.0.1", port)
+        report = fixture_mail("dsn-postfix.eml").replace(b"<invoice-2026-0042.7f3a@klerk.test>",
+                                                         sent.message_id.encode())
+        forged = [bounce_to.replace(bounce_to.split("-")[2][:4], "0000"),              # a made-up signature
+                  bounce_address(inbox.company_id + 1, key, DOMAIN),                  # no such company
+                  bounce_address(inbox.company_id, b"another key", DOMAIN)]
+        for address in forged:
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                send(server, report, to=address, sender="")
+        send(server, report, to=bounce_to, sender="")
+        send(server, mail(to=bounce_to, subject="Afwezig: terug op maandag"), to=bounce_to, sender="")
+    finally:
+        controller.stop()
+    make_worker().run_until_idle()
+    [note] = notifications(engine, "invoice_bounced")
+    assert (note.payload["document_id"], note.payload["recipient"]) == (draft.id, "administratie@bakkerijdevries.nl")
+    with storage.session_scope(engine) as s:
+        assert s.get(Document, draft.id).delivery == "bounced"
+    bounce, away = arrivals(engine)
+    assert (bounce.source, bounce.kind, bounce.status) == ("bounce", "bounce", "processed")
+    assert (away.source, away.status, away.reason) == ("bounce", "quarantined",
+                                                       "sent to a bounce address and not a delivery report")
+    assert documents(engine) == [] and notifications(engine, "receipt_rejected") == []
