@@ -20,6 +20,7 @@ from bot.flows.documents import N_
 from bot.router import ANYONE, STAFF, Turn, button, command
 from bot.texts import day, money
 from bot.texts import t as tr
+from core.document_view import format_percent
 from core.errors import AccessDeniedError
 from core.models import Role
 from core.payments.bank import (
@@ -140,6 +141,12 @@ def reminder_due(p: dict, lang: str) -> Rendered:
         text += "\n" + tr(lang, "It claims statutory commercial interest ({interest} so far) and {compensation} "
                                 "compensation.", interest=_money(p.get("interest"), lang),
                           compensation=_money(p.get("compensation"), lang))
+        if not p.get("interest_rates_confirmed", True):
+            rate = format_percent(Decimal(p["interest_rate"]), lang) if p.get("interest_rate") else "—"
+            text += "\n" + tr(lang, "⚠️ The interest uses {rate} a year (the rate from {since}). Klerk's table of "
+                                    "rates is not checked against the official publication: check the rate before "
+                                    "you send.", rate=rate,
+                              since=_day(p.get("interest_rate_since", ""), lang))
     elif stage == 3:
         text += "\n" + tr(lang, "It is the statutory 14-day letter: pay by {deadline}, else {costs} collection costs.",
                           deadline=_day(p.get("deadline", ""), lang), costs=_money(p.get("collection_costs"), lang))

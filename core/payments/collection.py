@@ -64,10 +64,17 @@ def collection_costs_with_vat(principal: Decimal, *, creditor_deducts_vat: bool,
 
 
 def rate_on(day: date, table: tuple[tuple[date, Decimal], ...] = COMMERCIAL_INTEREST) -> Decimal:
-    current = ZERO
+    row = rate_row_on(day, table)
+    return row[1] if row is not None else ZERO
+
+
+def rate_row_on(day: date, table: tuple[tuple[date, Decimal], ...] = COMMERCIAL_INTEREST,
+                ) -> tuple[date, Decimal] | None:
+    """The table's row in force on ``day``: (from, percent); None before its first row."""
+    current = None
     for start, rate in table:
         if day >= start:
-            current = rate
+            current = (start, rate)
     return current
 
 

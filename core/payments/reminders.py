@@ -94,6 +94,8 @@ class ReminderFacts:
     days_overdue: int
     collection_costs: Decimal = ZERO        # B2C final: the WIK amount the letter announces
     interest: Decimal = ZERO                # B2B final: statutory commercial interest so far
+    interest_rate: Decimal = ZERO           # B2B final: the rate in force today, and since when
+    interest_rate_since: date | None = None
     compensation: Decimal = ZERO            # B2B final: the EUR 40 minimum
     deadline: date | None = None            # B2C final: last day to pay without costs
 
@@ -103,6 +105,8 @@ class ReminderFacts:
                 "collection_costs": str(self.collection_costs), "interest": str(self.interest),
                 "compensation": str(self.compensation),
                 "deadline": self.deadline.isoformat() if self.deadline else "",
+                "interest_rate": str(self.interest_rate),
+                "interest_rate_since": self.interest_rate_since.isoformat() if self.interest_rate_since else "",
                 "interest_rates_confirmed": collection.RATES_CONFIRMED}
 
 
@@ -113,7 +117,9 @@ def reminder_facts(*, stage: int, is_business: bool, open_amount: Decimal, due_d
         return facts
     if is_business:
         interest = collection.commercial_interest(open_amount, due_date=due_date, until=today)
-        return replace(facts, compensation=collection.B2B_MINIMUM_COMPENSATION, interest=interest)
+        since, rate = collection.rate_row_on(today) or (None, ZERO)
+        return replace(facts, compensation=collection.B2B_MINIMUM_COMPENSATION, interest=interest,
+                       interest_rate=rate, interest_rate_since=since)
     costs = collection.collection_costs_with_vat(open_amount, creditor_deducts_vat=creditor_deducts_vat)
     deadline = collection.letter_deadline(collection.receipt_date(today, channel=channel))
     return replace(facts, collection_costs=costs, deadline=deadline)

@@ -4,7 +4,7 @@ the database."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,12 +15,14 @@ from bot.app import load_turn
 from bot.callbacks import pack
 from bot.context import KlerkContext
 from bot.delivery import deliver_due
-from bot.flows.payments import import_statement_file
+from bot.flows.payments import import_statement_file, reminder_due
 from core import storage
 from core.models import Document, Job, Notification, Role
+from core.payments import collection
 from core.payments.booking import record_manual_payment
+from core.payments.collection import rate_row_on
 from core.payments.models import BankTransaction, ContactReminderMode, Payment, Reminder
-from core.payments.reminders import run_due_reminders
+from core.payments.reminders import reminder_facts, run_due_reminders
 from core.payments.statements import looks_like_statement, parse_statement
 from tests.bot.seed import (
     document,
@@ -324,3 +326,22 @@ async def test_accountant_cannot_import_statements(engine, services, bot_app) ->
         await upload(bot_app, services, 5002, "ing.sta", (BANK / "mt940" / "ing.sta").read_bytes())
     with storage.session_scope(engine) as s:
         assert s.exec(select(BankTransaction)).all() == []
+
+
+def test_a_final_business_reminder_names_the_rate_it_used_and_the_chat_warns_while_unconfirmed() -> None:
+    facts = reminder_facts(stage=3, is_business=True, open_amount=Decimal("1000.00"), due_date=date(2025, 5, 1),
+                           today=date(2025, 8, 1))
+    assert (facts.interest_rate, facts.interest_rate_since) == (Decimal("10.15"), date(2025, 7, 1))
+    assert rate_row_on(date(2018, 12, 31)) is None
+    assert rate_row_on(date(2025, 6, 30)) == (date(2025, 1, 1), Decimal("11.15"))
+    payload = {**facts.as_payload(), "contact_name": "Jansen Bouw", "number": "2025-0042", "reminder_id": 1,
+               "invoice_id": 1, "has_email": True}
+    text = reminder_due(payload, "nl").text
+    assert "wettelijke handelsrente" in text
+    warning = "De rente is 10,15% per jaar (het percentage vanaf 1 juli 2025)"
+    assert (warning in text) is (not collection.RATES_CONFIRMED)
+    assert warning not in reminder_due({**payload, "interest_rates_confirmed": True}, "nl").text
+    consumer = reminder_facts(stage=3, is_business=False, open_amount=Decimal("1000.00"), due_date=date(2025, 5, 1),
+                              today=date(2025, 8, 1))
+    assert consumer.interest_rate_since is None and "De rente is" not in reminder_due(
+        {**consumer.as_payload(), "reminder_id": 1, "invoice_id": 1, "has_email": True}, "nl").text

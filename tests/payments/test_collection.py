@@ -65,3 +65,4 @@ def test_the_letter_gives_fourteen_days_from_the_day_after_receipt() -> None:
     assert receipt_date(date(2026, 11, 30)) == date(2026, 11, 30)               # e-mail: same day
     assert letter_deadline(date(2026, 11, 30)) == date(2026, 12, 14)            # a Monday
     assert letter_deadline(date(2026, 12, 5)) == date(2026, 12, 21)             # Sat 19th -> Monday
+
