@@ -4,7 +4,8 @@ A name is scored by where it sits (the header, above the first price), what it l
 form such as GmbH, B.V., Ltd, Sdn Bhd; not an address, a phone number or a slogan), what is around
 it (never the customer's block; right after "Verkäufer:"/"Leverancier:"), whether both OCR engines
 read it alike, whether it is printed again in the footer, and whether it matches the shop's web
-domain. A name printed over two or three header lines ("POPULAR BOOK" / "CO. (M) SDN BHD") is joined.
+domain. A name printed over two or three header lines ("POPULAR BOOK" / "CO. (M) SDN BHD") is joined;
+a name printed letter-spaced ("H E M A") is one word.
 """
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ def _candidates(reading_lines: list[TextLine], domains: set[str], reading_trust:
         if not (near_top or LEGAL_FORMS.search(line.norm) or _NAME_PREFIX.match(line.text)
                 or any(d in line.norm.replace(" ", "") for d in domains)):
             continue
-        text = _name_part(line.text)
+        text = _name_part(_unspaced(line.text))
         context = [ln.norm.replace(" ", "") for ln in reading_lines[max(0, i - 4):i]]
         score = _vendor_score(text, context)
         if score <= -10:
@@ -185,6 +186,17 @@ def _vendor_score(text: str, context: list[str]) -> float:
     if _NAME_PREFIX.match(text):
         score += 1.5
     return score
+
+
+_SPACED = re.compile(r"(?:[A-ZÄÖÜ]{1,2} ){2,}[A-ZÄÖÜ]{1,2}")
+
+
+def _unspaced(text: str) -> str:
+    """A name printed letter-spaced ("H E M A", read "H E MA") as one word; other lines as they are."""
+    stripped = text.strip()
+    if _SPACED.fullmatch(stripped) and _letters(stripped) >= 4:
+        return stripped.replace(" ", "")
+    return text
 
 
 def _letters(text: str) -> int:

@@ -321,3 +321,10 @@ def test_a_street_read_together_with_its_number_is_an_address_not_the_seller() -
     text = "Dorpsweg118\n7411 AB Deventer\nBrood 2,10\nTotaal 2,10\nDank u wel\nBakkerij Smit B.V., Deventer"
     assert extract_fields(text).vendor == "Bakkerij Smit B.V."
     assert extract_fields("Hoofdstraat7A\nKoffie 2,60\nTotaal 2,60").vendor is None
+
+
+def test_a_name_printed_letter_spaced_is_one_word() -> None:
+    text = "H E M A\nKalverstraat 212\n1012 XD Amsterdam\nSokken 4,00\nTotaal 4,00"
+    assert extract_fields(text).vendor == "HEMA"
+    assert extract_fields("H E MA\nKalverstraat 212\nSokken 4,00\nTotaal 4,00").vendor == "HEMA"
+    assert extract_fields("A B\nBakkerij Smit\nBrood 2,10\nTotaal 2,10").vendor == "Bakkerij Smit"
