@@ -89,7 +89,7 @@ def find_vendor(lines: list[TextLine], reading_trust: Sequence[float] = ()) -> t
         return None, 0.0
     boosted = []
     for cand in scored:
-        echoes = [o for o in scored if o is not cand and any(_ratio(a, b) >= 0.8 for a in cand.keys for b in o.keys)]
+        echoes = [o for o in scored if o is not cand and any(_same_name(a, b) for a in cand.keys for b in o.keys)]
         echoed = any(o.line.reading != cand.line.reading for o in echoes)
         # A top line only one engine could read is often a logo read as noise.
         score = cand.score + (cand.rank_bonus if echoed or not several else 0.5 * cand.rank_bonus)
@@ -282,3 +282,9 @@ def _is_brand_over_company(above: TextLine, line: TextLine) -> bool:
 
 def _ratio(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b).ratio()
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Two readings of one name: similar, a little more leniently for long names (more letters
+    for OCR to get wrong: "Westfalen Tankstelle" / "Nestialjen-tankstelie")."""
+    return _ratio(a, b) >= (0.75 if min(len(a), len(b)) >= 12 else 0.8)

@@ -328,3 +328,11 @@ def test_a_name_printed_letter_spaced_is_one_word() -> None:
     assert extract_fields(text).vendor == "HEMA"
     assert extract_fields("H E MA\nKalverstraat 212\nSokken 4,00\nTotaal 4,00").vendor == "HEMA"
     assert extract_fields("A B\nBakkerij Smit\nBrood 2,10\nTotaal 2,10").vendor == "Bakkerij Smit"
+
+
+def test_a_long_name_one_engine_garbled_still_counts_as_read_by_both() -> None:
+    """Tesseract garbles the shop's name, rapidocr reads it; the owner's name under it is read alike
+    by both. The shop is still the seller: a long name has more letters to get wrong."""
+    garbled = "Bakkeni-Zonncstrasl\nJan de Vries\nDorpsstraat 4\n7411 AB Deventer\nBrood 2,10\nTotaal 2,10"
+    clean = garbled.replace("Bakkeni-Zonncstrasl", "Bakkerij Zonnestraal")
+    assert extract_fields((garbled, clean), source="ocr", digit_trust=(0.0, 1.0)).vendor == "Bakkerij Zonnestraal"
