@@ -20,7 +20,7 @@ from core import storage
 from core.inbox.imap_accounts import active_imap_accounts
 from core.secrets import load_secret_box
 from core.inbox.store import FileStore
-from core.mail import Relay, bounce_key, relay_from_settings
+from core.mail import bounce_key, relay_from_settings
 from core.settings import Settings
 
 log = logging.getLogger("ingest")
@@ -29,10 +29,6 @@ ROLES = ("smtp", "imap", "worker", "all")
 
 def inbox_root(settings: Settings) -> Path:
     return settings.documents_dir / "inbox"
-
-
-def relay_from(settings: Settings) -> Relay:
-    return relay_from_settings(settings)
 
 
 def run_smtp(settings: Settings, engine, store: FileStore, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
@@ -65,7 +61,7 @@ def run_worker(settings: Settings, engine, store: FileStore, stop: threading.Eve
                 reader = isolated_reader = IsolatedReader()
             else:
                 import ingest.reading as reader  # type: ignore[no-redef]
-            worker = Worker(engine, store, reader, ingest_domain=settings.ingest_domain, relay=relay_from(settings),
+            worker = Worker(engine, store, reader, ingest_domain=settings.ingest_domain, relay=relay_from_settings(settings),
                             lease=lease or DEFAULT_LEASE, name=f"{socket.gethostname()}:{os.getpid()}:w{index}")
             log.info("ingest worker %s started", worker.name)
             worker.run(stop)

@@ -67,6 +67,7 @@ SETTING_CHOICES = {
     "receipt_sharing": {"confirmed": N_("the ones I confirmed ✅"), "all": N_("all, as they arrive"),
                         "off": N_("none")},
     "receipt_replies": {"on": N_("yes"), "off": N_("no")},
+    "payment_mail": {"on": N_("yes"), "off": N_("no")},
 }
 
 

@@ -206,11 +206,7 @@ async def toggle_kor(turn: Turn, on: str) -> None:
 
 @button("set.pmail")
 async def toggle_payment_mail(turn: Turn, value: str) -> None:
-    shown = await turn.db(change_setting, turn.company_id, turn.person_id, "payment_mail", value,
-                          now=turn.services.now())
-    await show_section(turn, "mail", intro=turn.t("✅ Saved: {label} is now {value}.",
-                                                  label=turn.t(L.COMPANY["payment_mail"]),
-                                                  value=turn.t("yes") if shown == "on" else turn.t("no")))
+    await _save(turn, "payment_mail", value)
 
 
 @button("set.iban")
